@@ -1,0 +1,134 @@
+// swift-tools-version:6.1
+// Chat Gateway: a plugin-based realtime chat gateway.
+//
+// Flow of an event, and the module that owns each step:
+//   ingress (HTTP / WebSocket / Redis)   GatewayServer/Ingress
+//   → chain (validate, targets, filters) GatewayCore/Chain + the plugins in Plugins/
+//   → routing and fan-out                GatewayCore/Routing, GatewayServer/FanOut
+//   → egress (WebSocket, history)        GatewayServer/Egress, GatewayStore
+import PackageDescription
+
+let package = Package(
+    name: "ChatGateway",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "gateway", targets: ["gateway"]),
+        .executable(name: "gateway-bench", targets: ["gateway-bench"]),
+        // The bundled handler plugins: each is a shared object loaded with dlopen.
+        .library(name: "CategoryTargets", type: .dynamic, targets: ["CategoryTargets"]),
+        .library(name: "MessageTypeFilter", type: .dynamic, targets: ["MessageTypeFilter"]),
+        .library(name: "AttachmentValidator", type: .dynamic, targets: ["AttachmentValidator"]),
+        .library(name: "Thumbnailer", type: .dynamic, targets: ["Thumbnailer"]),
+        .library(name: "ConsoleAudit", type: .dynamic, targets: ["ConsoleAudit"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // MARK: System libraries (Debian -dev packages; .ci/run installs them)
+        .systemLibrary(name: "CJansson", pkgConfig: "jansson", providers: [.apt(["libjansson-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+
+        // MARK: The plugin ABI (C header) and the Swift SDK for plugin authors
+        .target(name: "CGatewayPlugin", dependencies: ["CJansson"]),
+        .target(name: "GatewayJSON", dependencies: ["CJansson"]),
+        .target(name: "GatewayPlugin", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),
+
+        // MARK: The core: no sockets. Events, config, plugin host and chain, routing.
+        .target(
+            name: "GatewayCore",
+            dependencies: [
+                "CGatewayPlugin", "CJansson", "GatewayJSON",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
+        .target(name: "GatewayAuth", dependencies: ["COpenSSL", "CJansson", "GatewayJSON"]),
+        .target(
+            name: "GatewayStore",
+            dependencies: ["CSQLite", "GatewayJSON", .product(name: "Logging", package: "swift-log")]
+        ),
+
+        // MARK: Transport: SwiftNIO HTTP + WebSocket, Redis ingress
+        .target(
+            name: "GatewayServer",
+            dependencies: [
+                "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson", "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+            ]
+        ),
+
+        // MARK: Executables
+        .executableTarget(
+            name: "gateway",
+            dependencies: [
+                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+        .executableTarget(
+            name: "gateway-bench",
+            dependencies: [
+                "COpenSSL",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+
+        // MARK: Bundled plugins (Plugins/), each built as its own shared object
+        .target(name: "CategoryTargets", dependencies: ["GatewayPlugin"], path: "Plugins/CategoryTargets"),
+        .target(name: "MessageTypeFilter", dependencies: ["GatewayPlugin"], path: "Plugins/MessageTypeFilter"),
+        .target(name: "AttachmentValidator", dependencies: ["GatewayPlugin"], path: "Plugins/AttachmentValidator"),
+        .target(
+            name: "Thumbnailer", dependencies: ["CGatewayPlugin"], path: "Plugins/Thumbnailer",
+            linkerSettings: [.linkedLibrary("gd")]
+        ),
+        .target(name: "ConsoleAudit", dependencies: ["CGatewayPlugin"], path: "Plugins/ConsoleAudit"),
+
+        // MARK: Tests
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayJSON", "CJansson"]),
+        .testTarget(name: "PluginHostTests", dependencies: ["GatewayCore", "GatewayJSON", "CJansson"],
+                    exclude: ["Fixtures"]),
+        .testTarget(name: "SwiftPluginTests", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),
+        .testTarget(name: "CPluginTests", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),
+        .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayJSON"]),
+        .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "GatewayJSON"]),
+        .testTarget(
+            name: "GatewayServerTests",
+            dependencies: [
+                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayJSON",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v5]
+)

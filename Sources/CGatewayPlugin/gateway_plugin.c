@@ -1,0 +1,8 @@
+/* The ABI is header-only (include/gateway_plugin.h). SwiftPM needs one C source per target; this
+ * file also checks at compile time that the v1.0 layout stays what plugins were built against. */
+#include "gateway_plugin.h"
+
+_Static_assert(GW_PLUGIN_DESCRIPTOR_V1_0_SIZE == sizeof(gw_plugin_descriptor),
+               "ABI 1.0 descriptor layout changed: append fields and bump the minor instead");
+_Static_assert(offsetof(gw_plugin_descriptor, struct_size) == 0, "struct_size must come first");
+_Static_assert(offsetof(gw_host_services, struct_size) == 0, "struct_size must come first");

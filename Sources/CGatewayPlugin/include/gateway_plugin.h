@@ -1,0 +1,334 @@
+/*
+ * gateway_plugin.h — Chat Gateway plugin ABI, version 1.
+ *
+ * This header is the whole contract between the gateway (the "host") and a handler plugin.
+ * With this file and jansson (<jansson.h>, Debian: libjansson-dev) you can write a plugin in C;
+ * the Swift SDK (module GatewayPlugin) is a thin layer over exactly these declarations.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * How a plugin is loaded
+ * ---------------------------------------------------------------------------------------------
+ *  1. The host opens the shared object with dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE).
+ *     It never dlclose()s a plugin: Swift images must stay mapped for the life of the process.
+ *  2. It looks up ONE symbol, GW_PLUGIN_ENTRY_SYMBOL ("gateway_plugin_entry"), of type
+ *     gw_plugin_entry_fn, calls it once, and reads the returned descriptor.
+ *  3. It refuses the plugin (with a message naming the file) when:
+ *       - descriptor->abi_major != GW_PLUGIN_ABI_MAJOR (both versions are named),
+ *       - descriptor->struct_size < GW_PLUGIN_DESCRIPTOR_V1_0_SIZE,
+ *       - name, version, create or destroy is NULL,
+ *       - a capability bit is set but its hook pointer is NULL,
+ *       - create() returns NULL (the plugin's error text is included).
+ *  4. For each [[plugins]] entry in gateway.conf, the host calls create() with that entry's
+ *     `config` table converted to a JSON object. One shared object may back several instances.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Versioning
+ * ---------------------------------------------------------------------------------------------
+ *  - Major: incompatible change; the host refuses a plugin of another major.
+ *  - Minor: only appends fields at the END of a struct (descriptor, host services, requests).
+ *    Every such struct starts with `struct_size`; a reader checks struct_size before reading a
+ *    field added in a later minor, and treats a field beyond struct_size as NULL / 0.
+ *    A plugin built against minor N runs on a host of minor M >= N and, for fields it does not
+ *    read, on M < N as well.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Ownership rules (apply to every call unless the call says otherwise)
+ * ---------------------------------------------------------------------------------------------
+ *  - `const json_t *` arguments are BORROWED: valid until the hook returns, READ-ONLY. The same
+ *    json_t may be read concurrently by other threads (jansson is thread-safe for reads and for
+ *    reference counts only), so never modify it; json_incref() it if you must keep it longer.
+ *  - `json_t **..._out` results are NEW REFERENCES handed to the host: the host calls
+ *    json_decref() on them. Create a fresh value (json_deep_copy() a borrowed one if needed);
+ *    never hand back a borrowed value without json_incref().
+ *  - Byte buffers returned to the host (thumbnail bytes) are allocated with host->alloc() and
+ *    become the host's on GW_OK; on any other result the plugin frees what it allocated.
+ *  - Text messages go into a caller-provided gw_message (fixed capacity, always NUL-terminated
+ *    by the writer; gw_message_set() below does it). Nothing to free.
+ *  - The descriptor returned by the entry function and every string it points to are static:
+ *    they must live as long as the process.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Threading
+ * ---------------------------------------------------------------------------------------------
+ *  - The entry function, create() and destroy() run on the host's control thread (start-up and
+ *    reload), one at a time. destroy() is called only after every hook call on that instance
+ *    has returned; no hook is called on an instance after destroy().
+ *  - on_targets and on_filter run on the WebSocket/HTTP event loops, possibly CONCURRENTLY on
+ *    several threads for the same instance. They must be fast and must not block (no I/O,
+ *    no sleeping, no locks held for long): a slow filter slows every connection on that loop.
+ *  - on_validate_attachment and on_thumbnail run on a blocking-work thread pool, never on an
+ *    event loop, possibly concurrently for the same instance. They may be slow (decoding an
+ *    image), but must bound their own time and memory on hostile input.
+ *  - host services (gw_host_services) may be called from any thread at any time while the
+ *    process runs.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Result codes (gw_result)
+ * ---------------------------------------------------------------------------------------------
+ *  GW_OK       the hook did its job; *_out values are set as the hook describes.
+ *  GW_SKIP     "no opinion": this instance does not handle this input (another category,
+ *              another MIME type). The host moves on to the next plugin in the chain.
+ *  GW_REJECT   the input is refused for a reason the CLIENT should see (attachment not accepted,
+ *              corrupt image). Write that reason into *message.
+ *  GW_DROP     on_filter only: do not deliver this event to this recipient.
+ *  GW_REDACT   on_filter only: deliver *redacted_out (a new reference) instead of the event.
+ *  GW_ERROR    the plugin failed (a bug, an internal limit). Write the reason into *message.
+ *              The host logs it, counts it in gateway_plugin_errors_total, and degrades only
+ *              this event (see each hook); it never stops the gateway.
+ *  Any other value is treated like GW_ERROR.
+ */
+#ifndef GATEWAY_PLUGIN_H
+#define GATEWAY_PLUGIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdarg.h>
+#include <jansson.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GW_PLUGIN_ABI_MAJOR 1
+#define GW_PLUGIN_ABI_MINOR 0
+
+/** The one symbol the host looks up in a plugin. */
+#define GW_PLUGIN_ENTRY_SYMBOL "gateway_plugin_entry"
+
+/** Mark the entry function so it is exported from a library built with -fvisibility=hidden. */
+#if defined(__GNUC__) || defined(__clang__)
+#define GW_PLUGIN_EXPORT __attribute__((visibility("default")))
+#else
+#define GW_PLUGIN_EXPORT
+#endif
+
+/* ------------------------------------------------------------------------------------------ */
+/* Result codes                                                                                */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef int32_t gw_result;
+enum {
+    GW_OK = 0,
+    GW_SKIP = 1,
+    GW_REJECT = 2,
+    GW_DROP = 3,
+    GW_REDACT = 4,
+    GW_ERROR = -1,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Capabilities: one bit per hook family. A set bit REQUIRES the matching hook pointer.        */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef uint64_t gw_capabilities;
+enum {
+    /** on_targets: compute an event's targets from its category. Needs `categories`. */
+    GW_CAP_CATEGORY_TARGETS = 1u << 0,
+    /** on_filter: deliver, drop or redact an event for one recipient. */
+    GW_CAP_RECIPIENT_FILTER = 1u << 1,
+    /** on_validate_attachment: accept or reject an attachment (metadata + bytes). */
+    GW_CAP_ATTACHMENT_VALIDATION = 1u << 2,
+    /** on_thumbnail: make a thumbnail of an image within a bounding box. */
+    GW_CAP_THUMBNAIL = 1u << 3,
+    /** Every capability bit ABI 1.0 defines; the host refuses bits outside this mask. */
+    GW_CAP_ALL_V1_0 = 0xF,
+};
+
+/* ------------------------------------------------------------------------------------------ */
+/* Messages: fixed-capacity text written by the plugin, owned by the caller.                   */
+/* ------------------------------------------------------------------------------------------ */
+
+#define GW_MESSAGE_CAPACITY 512
+
+typedef struct gw_message {
+    /** NUL-terminated UTF-8 text. Starts as "" (text[0] == 0). */
+    char text[GW_MESSAGE_CAPACITY];
+} gw_message;
+
+/** printf into a gw_message, truncating safely. NULL msg is allowed (does nothing). */
+static inline void gw_message_set(gw_message *msg, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+static inline void gw_message_set(gw_message *msg, const char *format, ...) {
+    if (msg == NULL) return;
+    va_list args;
+    va_start(args, format);
+    vsnprintf(msg->text, sizeof msg->text, format, args);
+    va_end(args);
+}
+
+/* ------------------------------------------------------------------------------------------ */
+/* Host services: what the gateway offers a plugin.                                            */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef enum gw_log_level {
+    GW_LOG_TRACE = 0,
+    GW_LOG_DEBUG = 1,
+    GW_LOG_INFO = 2,
+    GW_LOG_NOTICE = 3,
+    GW_LOG_WARNING = 4,
+    GW_LOG_ERROR = 5,
+} gw_log_level;
+
+/**
+ * Opaque token identifying one plugin instance to the host (which entry in gateway.conf).
+ * Given to create(); pass it back to host services. Valid until destroy() returns.
+ */
+typedef struct gw_host_context gw_host_context;
+
+typedef struct gw_host_services {
+    /** sizeof(gw_host_services) as the host built it. Check before reading later-minor fields. */
+    size_t struct_size;
+    uint32_t abi_major;
+    uint32_t abi_minor;
+
+    /**
+     * Write one log line attributed to this plugin instance, through the gateway's logger.
+     * `message` is borrowed for the call. Any thread. Never NULL.
+     */
+    void (*log)(const gw_host_context *context, gw_log_level level, const char *message);
+
+    /** Allocate memory whose ownership may pass to the host (thumbnail bytes). Any thread. */
+    void *(*alloc)(size_t size);
+    /** Free memory from alloc() that the host did not take. Any thread. NULL is a no-op. */
+    void (*free)(void *pointer);
+
+    /* ABI 1.1+ appends fields here. */
+} gw_host_services;
+
+/* ------------------------------------------------------------------------------------------ */
+/* Hook payloads                                                                               */
+/* ------------------------------------------------------------------------------------------ */
+
+/** Opaque per-instance state; whatever create() returned. */
+typedef struct gw_instance gw_instance;
+
+typedef struct gw_thumbnail_request {
+    size_t struct_size;
+    /** The image bytes. Borrowed for the call; never NULL; length > 0. */
+    const uint8_t *bytes;
+    size_t length;
+    /** Declared MIME type ("image/png"), borrowed, NUL-terminated. */
+    const char *mime;
+    /** Bounding box: the thumbnail must fit (aspect ratio kept). Both > 0. */
+    uint32_t max_width;
+    uint32_t max_height;
+} gw_thumbnail_request;
+
+typedef struct gw_thumbnail_result {
+    size_t struct_size;
+    /** Thumbnail bytes, allocated with host->alloc(); the host owns them on GW_OK. */
+    uint8_t *bytes;
+    size_t length;
+    /** MIME type of `bytes`, NUL-terminated ("image/png"). */
+    char mime[64];
+    uint32_t width;
+    uint32_t height;
+} gw_thumbnail_result;
+
+/* ------------------------------------------------------------------------------------------ */
+/* The descriptor                                                                              */
+/* ------------------------------------------------------------------------------------------ */
+
+typedef struct gw_plugin_descriptor {
+    /** sizeof(gw_plugin_descriptor) as the plugin built it. */
+    size_t struct_size;
+    /** GW_PLUGIN_ABI_MAJOR / GW_PLUGIN_ABI_MINOR as the plugin was compiled. */
+    uint32_t abi_major;
+    uint32_t abi_minor;
+    /** Stable plugin name ("category-targets") and version ("1.2.0"). Static strings. */
+    const char *name;
+    const char *version;
+    /** Bitwise OR of GW_CAP_* values. */
+    gw_capabilities capabilities;
+    /** Free text saying how the plugin was built (compiler, date); shown by `plugin inspect`. May be NULL. */
+    const char *build_signature;
+
+    /**
+     * GW_CAP_CATEGORY_TARGETS: NULL-terminated array of the categories this plugin handles,
+     * "*" for every category. Static. The host calls on_targets only for these categories.
+     * A descriptor may leave it NULL and decide per instance by returning GW_SKIP.
+     */
+    const char *const *categories;
+
+    /**
+     * Create an instance from its configuration. Control thread.
+     *   host:    host services, valid for the life of the process.
+     *   context: identifies this instance to host services; valid until destroy() returns.
+     *   config:  BORROWED JSON object (the [[plugins]] entry's `config` table; {} when absent).
+     *   error:   on failure, write why (the host shows it with the plugin's file and name).
+     * Returns the instance (any non-NULL pointer), or NULL to reject the configuration.
+     */
+    gw_instance *(*create)(const gw_host_services *host, const gw_host_context *context,
+                           const json_t *config, gw_message *error);
+
+    /** Destroy an instance. Control thread, after all of its hook calls have returned. */
+    void (*destroy)(gw_instance *instance);
+
+    /**
+     * GW_CAP_CATEGORY_TARGETS. Event loops, concurrently; must not block.
+     *   event:       BORROWED event object (action, category, source, host, ...).
+     *   targets_out: on GW_OK, a NEW reference to an object such as {"principals": ["a", "b"]}
+     *                ("principals" must be an array of strings).
+     * Returns GW_OK, GW_SKIP (not my category), or GW_ERROR (the host then delivers the event
+     * to no computed targets, logs the message and counts the error).
+     */
+    gw_result (*on_targets)(gw_instance *instance, const json_t *event, json_t **targets_out,
+                            gw_message *error);
+
+    /**
+     * GW_CAP_RECIPIENT_FILTER. Event loops, concurrently; must not block.
+     *   event:        BORROWED event object as it will be delivered.
+     *   recipient:    BORROWED {"id": "alice", "principals": [...], "host": "..."}.
+     *   redacted_out: on GW_REDACT, a NEW reference to the object to deliver instead.
+     * Returns GW_OK (deliver), GW_DROP, GW_REDACT, GW_SKIP (same as GW_OK), or GW_ERROR (the
+     * host does NOT deliver to this recipient: a failing filter fails closed).
+     */
+    gw_result (*on_filter)(gw_instance *instance, const json_t *event, const json_t *recipient,
+                           json_t **redacted_out, gw_message *error);
+
+    /**
+     * GW_CAP_ATTACHMENT_VALIDATION. Blocking-work pool, concurrently; may be slow.
+     *   metadata: BORROWED {"type": "image"|"youtube"|"object_reference"|..., "name": "a.png",
+     *             "mime": "image/png", "size": 1234, "url": "..."}; keys absent when unknown.
+     *   bytes:    BORROWED content, or NULL with length 0 for types without bytes (URLs).
+     * Returns GW_OK (accepted), GW_SKIP (no opinion), GW_REJECT (refused; *message is shown to
+     * the client), GW_ERROR (the upload fails with a server error).
+     */
+    gw_result (*on_validate_attachment)(gw_instance *instance, const json_t *metadata,
+                                        const uint8_t *bytes, size_t length, gw_message *message);
+
+    /**
+     * GW_CAP_THUMBNAIL. Blocking-work pool, concurrently; may be slow but bounded.
+     *   request: BORROWED for the call.
+     *   result:  caller-owned, zeroed, result->struct_size set by the host. Fill it on GW_OK.
+     * Returns GW_OK, GW_SKIP (MIME type not handled), GW_REJECT (corrupt or hostile image;
+     * *message is shown to the client), GW_ERROR.
+     */
+    gw_result (*on_thumbnail)(gw_instance *instance, const gw_thumbnail_request *request,
+                              gw_thumbnail_result *result, gw_message *message);
+
+    /* ABI 1.1+ appends fields here. */
+} gw_plugin_descriptor;
+
+/** Size of the ABI 1.0 descriptor: the smallest struct_size the host accepts. */
+#define GW_PLUGIN_DESCRIPTOR_V1_0_SIZE \
+    (offsetof(gw_plugin_descriptor, on_thumbnail) + sizeof(void *))
+
+/**
+ * The entry function every plugin exports as GW_PLUGIN_ENTRY_SYMBOL:
+ *
+ *     GW_PLUGIN_EXPORT const gw_plugin_descriptor *gateway_plugin_entry(void);
+ *
+ * Control thread; may be called more than once; must return the same static descriptor.
+ */
+typedef const gw_plugin_descriptor *(*gw_plugin_entry_fn)(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GATEWAY_PLUGIN_H */

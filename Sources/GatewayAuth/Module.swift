@@ -1,0 +1,1 @@
+// Module GatewayAuth — see Package.swift for its place in the flow.

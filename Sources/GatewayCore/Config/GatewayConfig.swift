@@ -1,0 +1,134 @@
+// The parsed gateway.conf: plain Sendable values, parsed once at start and on each reload.
+// Every field has an embedded default so an empty file runs a development gateway on loopback.
+
+/// A TOML value kept only to hand a plugin's `config` table to its `create` hook as JSON.
+public indirect enum ConfigValue: Sendable, Equatable {
+    case string(String)
+    case integer(Int)
+    case float(Double)
+    case bool(Bool)
+    case array([ConfigValue])
+    case table([(key: String, value: ConfigValue)])
+
+    public static func == (lhs: ConfigValue, rhs: ConfigValue) -> Bool {
+        switch (lhs, rhs) {
+        case let (.string(a), .string(b)): return a == b
+        case let (.integer(a), .integer(b)): return a == b
+        case let (.float(a), .float(b)): return a == b
+        case let (.bool(a), .bool(b)): return a == b
+        case let (.array(a), .array(b)): return a == b
+        case let (.table(a), .table(b)):
+            return a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        default: return false
+        }
+    }
+}
+
+public struct GatewayConfig: Sendable, Equatable {
+    public struct Server: Sendable, Equatable {
+        /// "HOST:PORT" to listen on. Loopback by default: exposing the gateway is a decision.
+        public var listen: String = "127.0.0.1:8080"
+        /// The host of a connection that sends no Origin header (and of events without `host`).
+        public var defaultHost: String = "localhost"
+        /// Largest reassembled WebSocket message a client may send (bytes); bigger → close 1009.
+        public var maxMessageBytes: Int = 64 * 1024
+        /// Largest HTTP request body for POST /api/v1/events (bytes); bigger → 413.
+        public var maxEventBytes: Int = 64 * 1024
+        /// Bytes queued to one client before it counts as not reading and is disconnected (1008).
+        public var maxOutboundBytes: Int = 4 * 1024 * 1024
+        /// Event-loop threads; 0 means one per core.
+        public var eventLoops: Int = 0
+        public init() {}
+    }
+
+    public struct Auth: Sendable, Equatable {
+        /// HS256 shared secret. The embedded default is a development secret, logged as a warning.
+        public var hs256Secret: String? = nil
+        /// Read the HS256 secret from this file (trailing newline stripped) …
+        public var hs256SecretFile: String? = nil
+        /// … or from this environment variable.
+        public var hs256SecretEnv: String? = nil
+        /// PEM public keys for RS256 / ES256 verification.
+        public var rs256PublicKeyFile: String? = nil
+        public var es256PublicKeyFile: String? = nil
+        /// Claim holding the connection's principals (array of strings, or a space-separated string).
+        public var principalsClaim: String = "principals"
+        /// Claim holding a human-readable title for GET /api/v1/context.
+        public var titleClaim: String = "name"
+        /// Claim (array or space-separated string) that must contain `publishScope` to publish over HTTP.
+        public var publishClaim: String = "scope"
+        public var publishScope: String = "publish"
+        /// Allowed clock skew for exp/nbf, seconds.
+        public var leewaySeconds: Int = 30
+        public init() {}
+
+        /// The secret used when nothing is configured. Never use it outside development.
+        public static let developmentSecret = "chat-gateway-development-secret-change-me"
+    }
+
+    public struct History: Sendable, Equatable {
+        /// SQLite database file (WAL). Relative paths are relative to the config file's folder.
+        public var path: String = "gateway-data/history.sqlite"
+        /// Events kept per recipient.
+        public var perRecipient: Int = 50
+        public init() {}
+    }
+
+    public struct Attachments: Sendable, Equatable {
+        public var directory: String = "gateway-data/attachments"
+        public var maxBytes: Int = 10 * 1024 * 1024
+        public var thumbnailWidth: Int = 100
+        public var thumbnailHeight: Int = 100
+        public init() {}
+    }
+
+    public struct Redis: Sendable, Equatable {
+        public var enabled: Bool = false
+        public var host: String = "127.0.0.1"
+        public var port: Int = 6379
+        /// pyams_chat publishes its events on this channel.
+        public var channel: String = "chat:main"
+        public init() {}
+    }
+
+    public struct Plugin: Sendable, Equatable {
+        /// Unique name of this entry (an instance); used in logs and metrics.
+        public var name: String
+        /// Path of the shared object. A bare file name is looked up in `pluginDirectory`.
+        public var library: String
+        public var enabled: Bool = true
+        /// The entry's `config` table, handed to the plugin's create() as a JSON object.
+        public var config: [(key: String, value: ConfigValue)] = []
+        /// Where in the file this entry starts (for error messages).
+        public var line: Int = 0
+
+        public init(name: String, library: String, enabled: Bool = true,
+                    config: [(key: String, value: ConfigValue)] = [], line: Int = 0) {
+            self.name = name
+            self.library = library
+            self.enabled = enabled
+            self.config = config
+            self.line = line
+        }
+
+        public static func == (lhs: Plugin, rhs: Plugin) -> Bool {
+            lhs.name == rhs.name && lhs.library == rhs.library && lhs.enabled == rhs.enabled
+                && ConfigValue.table(lhs.config) == ConfigValue.table(rhs.config)
+        }
+    }
+
+    public var server = Server()
+    public var auth = Auth()
+    public var history = History()
+    public var attachments = Attachments()
+    public var redis = Redis()
+    /// Folder searched for plugin libraries given by bare file name. nil: the folder of the
+    /// running `gateway` executable (where `swift build` puts the bundled plugins).
+    public var pluginDirectory: String? = nil
+    /// The handler chain, in file order.
+    public var plugins: [Plugin] = []
+    /// Folder of the config file; relative paths in the config resolve against it.
+    public var baseDirectory: String = "."
+
+    public init() {}
+}

@@ -1,0 +1,225 @@
+// Swift access to jansson values — the JSON type that crosses the plugin ABI.
+//
+// Two types:
+//   JSON      owns one reference to a json_t (json_decref on deinit). Use it to keep a value.
+//   JSONView  borrows a json_t without touching its reference count: reading a large event in a
+//             plugin hook costs no copy and no allocation. Valid only while its owner lives.
+//
+// Values shared between threads must be treated as read-only: jansson is thread-safe for reads
+// and reference counts only. Build a value, then share it; never mutate a shared one.
+import CJansson
+
+public typealias JSONPointer = UnsafeMutablePointer<json_t>
+
+public struct JSONError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public let line: Int
+    public let column: Int
+    public var description: String { line > 0 ? "\(message) (line \(line), column \(column))" : message }
+}
+
+public final class JSON: @unchecked Sendable {
+    public let pointer: JSONPointer
+
+    /// Takes over one reference (e.g. the result of json_object(), json_loads(), a hook's *_out).
+    public init(owning pointer: JSONPointer) { self.pointer = pointer }
+
+    /// Adds a reference to a borrowed value so it can outlive the call that lent it.
+    public init(retaining pointer: JSONPointer) {
+        self.pointer = pointer
+        json_incref(pointer)
+    }
+
+    deinit { json_decref(pointer) }
+
+    public var view: JSONView { JSONView(pointer) }
+
+    /// Parses a JSON document. Duplicate keys and a top-level scalar are accepted (jansson's defaults
+    /// plus JSON_DECODE_ANY); callers decide what shape they need.
+    public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSON {
+        var error = json_error_t()
+        var empty: CChar = 0
+        let flags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
+        let value = withUnsafePointer(to: &empty) { emptyPointer in
+            json_loadb(bytes.baseAddress?.assumingMemoryBound(to: CChar.self) ?? emptyPointer, bytes.count, flags, &error)
+        }
+        guard let value else {
+            throw JSONError(message: Self.text(of: &error), line: Int(error.line), column: Int(error.column))
+        }
+        return JSON(owning: value)
+    }
+
+    public static func parse(_ bytes: [UInt8]) throws(JSONError) -> JSON {
+        var result: Result<JSON, JSONError>!
+        bytes.withUnsafeBytes { raw in
+            do throws(JSONError) { result = .success(try parse(raw)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+
+    public static func parse(_ text: String) throws(JSONError) -> JSON {
+        try parse(Array(text.utf8))
+    }
+
+    private static func text(of error: inout json_error_t) -> String {
+        withUnsafeBytes(of: &error.text) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+
+    /// Compact UTF-8 encoding with keys in insertion order.
+    public func encoded() -> [UInt8] { view.encoded() }
+    public func encodedString() -> String { String(decoding: encoded(), as: UTF8.self) }
+
+    /// A deep copy this caller may mutate.
+    public func deepCopy() -> JSON { JSON(owning: json_deep_copy(pointer)) }
+
+    // MARK: Building values
+
+    public static func object() -> JSON { JSON(owning: json_object()) }
+    public static func array() -> JSON { JSON(owning: json_array()) }
+    public static func string(_ value: String) -> JSON {
+        JSON(owning: value.withCString { json_stringn($0, value.utf8.count) } ?? json_string(""))
+    }
+    public static func integer(_ value: Int) -> JSON { JSON(owning: json_integer(json_int_t(value))) }
+    public static func number(_ value: Double) -> JSON { JSON(owning: json_real(value)) }
+    public static func bool(_ value: Bool) -> JSON { JSON(owning: value ? json_true() : json_false()) }
+    public static func null() -> JSON { JSON(owning: json_null()) }
+
+    public static func strings(_ values: [String]) -> JSON {
+        let array = JSON.array()
+        for value in values { array.append(.string(value)) }
+        return array
+    }
+
+    /// Sets `key` on an object this caller owns exclusively (not yet shared with other threads).
+    public func set(_ key: String, _ value: JSON) {
+        _ = json_object_set(pointer, key, value.pointer)
+    }
+
+    public func set(_ key: String, _ value: String) { set(key, .string(value)) }
+
+    public func remove(_ key: String) { _ = json_object_del(pointer, key) }
+
+    /// Appends to an array this caller owns exclusively.
+    public func append(_ value: JSON) { _ = json_array_append(pointer, value.pointer) }
+}
+
+/// A borrowed, read-only view of a json_t. No reference is taken.
+public struct JSONView: @unchecked Sendable {
+    public let pointer: JSONPointer?
+
+    public init(_ pointer: JSONPointer?) { self.pointer = pointer }
+    public init(_ pointer: UnsafePointer<json_t>?) { self.pointer = pointer.map { UnsafeMutablePointer(mutating: $0) } }
+
+    public enum Kind: Sendable { case object, array, string, integer, real, bool, null, missing }
+
+    public var kind: Kind {
+        guard let pointer else { return .missing }
+        switch pointer.pointee.type {
+        case JSON_OBJECT: return .object
+        case JSON_ARRAY: return .array
+        case JSON_STRING: return .string
+        case JSON_INTEGER: return .integer
+        case JSON_REAL: return .real
+        case JSON_TRUE, JSON_FALSE: return .bool
+        default: return .null
+        }
+    }
+
+    public var exists: Bool { pointer != nil }
+    public var isNull: Bool { kind == .null }
+    public var isObject: Bool { kind == .object }
+    public var isArray: Bool { kind == .array }
+
+    public subscript(key: String) -> JSONView {
+        guard let pointer, kind == .object else { return JSONView(nil as JSONPointer?) }
+        return JSONView(json_object_get(pointer, key))
+    }
+
+    public subscript(index: Int) -> JSONView {
+        guard let pointer, kind == .array, index >= 0 else { return JSONView(nil as JSONPointer?) }
+        return JSONView(json_array_get(pointer, index))
+    }
+
+    public var string: String? {
+        guard let pointer, kind == .string, let chars = json_string_value(pointer) else { return nil }
+        let length = json_string_length(pointer)
+        return chars.withMemoryRebound(to: UInt8.self, capacity: length) {
+            String(decoding: UnsafeBufferPointer(start: $0, count: length), as: UTF8.self)
+        }
+    }
+
+    public var int: Int? {
+        guard let pointer, kind == .integer else { return nil }
+        return Int(json_integer_value(pointer))
+    }
+
+    public var double: Double? {
+        guard let pointer else { return nil }
+        switch kind {
+        case .integer, .real: return json_number_value(pointer)
+        default: return nil
+        }
+    }
+
+    public var bool: Bool? {
+        guard let pointer, kind == .bool else { return nil }
+        return pointer.pointee.type == JSON_TRUE
+    }
+
+    /// Number of elements of an array or keys of an object; 0 otherwise.
+    public var count: Int {
+        guard let pointer else { return 0 }
+        switch kind {
+        case .array: return json_array_size(pointer)
+        case .object: return json_object_size(pointer)
+        default: return 0
+        }
+    }
+
+    public var elements: [JSONView] {
+        guard kind == .array, let pointer else { return [] }
+        return (0..<json_array_size(pointer)).map { JSONView(json_array_get(pointer, $0)) }
+    }
+
+    /// An array of strings, or nil when this is not an array or any element is not a string.
+    public var strings: [String]? {
+        guard kind == .array else { return nil }
+        var result: [String] = []
+        result.reserveCapacity(count)
+        for element in elements {
+            guard let text = element.string else { return nil }
+            result.append(text)
+        }
+        return result
+    }
+
+    /// Key/value pairs of an object, in insertion order.
+    public var members: [(key: String, value: JSONView)] {
+        guard kind == .object, let pointer else { return [] }
+        var result: [(key: String, value: JSONView)] = []
+        var iterator = json_object_iter(pointer)
+        while let current = iterator {
+            let key = String(cString: json_object_iter_key(current))
+            result.append((key, JSONView(json_object_iter_value(current))))
+            iterator = json_object_iter_next(pointer, current)
+        }
+        return result
+    }
+
+    /// Takes a reference so the value can be kept beyond the lender's lifetime.
+    public func retained() -> JSON? { pointer.map { JSON(retaining: $0) } }
+
+    public func encoded() -> [UInt8] {
+        guard let pointer else { return Array("null".utf8) }
+        let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
+        let size = json_dumpb(pointer, nil, 0, flags)
+        guard size > 0 else { return [] }
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
+            initialized = json_dumpb(pointer, buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) }, size, flags)
+        }
+    }
+
+    public func encodedString() -> String { String(decoding: encoded(), as: UTF8.self) }
+}

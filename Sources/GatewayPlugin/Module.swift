@@ -1,0 +1,1 @@
+// Module GatewayPlugin — see Package.swift for its place in the flow.

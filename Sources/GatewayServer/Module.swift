@@ -1,0 +1,1 @@
+// Module GatewayServer — see Package.swift for its place in the flow.

@@ -1,0 +1,1 @@
+// Module GatewayStore — see Package.swift for its place in the flow.
