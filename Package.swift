@@ -57,7 +57,7 @@ let package = Package(
         .target(name: "GatewayAuth", dependencies: ["COpenSSL", "CJansson", "GatewayJSON"]),
         .target(
             name: "GatewayStore",
-            dependencies: ["CSQLite", "GatewayJSON", .product(name: "Logging", package: "swift-log")]
+            dependencies: ["CSQLite", "COpenSSL", "GatewayJSON", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Transport: SwiftNIO HTTP + WebSocket, Redis ingress
@@ -75,11 +75,23 @@ let package = Package(
             ]
         ),
 
+        // A WebSocket client for the gateway's protocol: the terminal chat and the tests use it.
+        .target(
+            name: "GatewayChatClient",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+            ]
+        ),
+
         // MARK: Executables
         .executableTarget(
             name: "gateway",
             dependencies: [
                 "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
+                "GatewayChatClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -118,11 +130,18 @@ let package = Package(
         .testTarget(name: "SwiftPluginTests", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),
         .testTarget(name: "CPluginTests", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),
         .testTarget(name: "GatewayAuthTests", dependencies: ["GatewayAuth", "GatewayJSON"]),
+        .testTarget(name: "GatewayChatClientTests", dependencies: [
+            "GatewayChatClient",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+        ]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "GatewayJSON"]),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayJSON",
+                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayJSON", "GatewayChatClient", "GatewayStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

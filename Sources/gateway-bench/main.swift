@@ -1,1 +1,2 @@
-print("gateway-bench")
+// gateway-bench: the load client for the gateway and for nchan (see bench/README.md).
+GatewayBench.main()

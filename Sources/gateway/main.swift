@@ -1,1 +1,13 @@
-print("gateway")
+import ArgumentParser
+
+/// `gateway` — run the chat gateway, check a config, inspect plugins, mint development tokens,
+/// and chat from a terminal.
+struct Gateway: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "A plugin-based realtime chat gateway.",
+        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, TokenCommand.self, ChatCommand.self],
+        defaultSubcommand: RunCommand.self)
+}
+
+Gateway.main()

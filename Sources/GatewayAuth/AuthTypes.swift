@@ -1,0 +1,101 @@
+// What authentication produces and how it fails. GatewayAuth knows nothing of gateway.conf:
+// the server builds AuthSettings from the config (secrets and PEM text already read).
+
+/// The authenticated user of one connection or request.
+public struct Identity: Sendable, Equatable {
+    /// The token's `sub`.
+    public let id: String
+    /// `id` first, then the values of the principals claim, without duplicates. Events are
+    /// delivered to a connection when their target principals intersect these.
+    public let principals: [String]
+    /// The title claim (a display name), when the token has one.
+    public let title: String?
+    /// Whether the publish claim grants the publish scope (POST /api/v1/events).
+    public let canPublish: Bool
+    /// The token's `exp` (unix seconds), when it has one.
+    public let expiresAt: Int?
+
+    public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?) {
+        self.id = id
+        self.principals = principals
+        self.title = title
+        self.canPublish = canPublish
+        self.expiresAt = expiresAt
+    }
+}
+
+/// Why a token was refused. `code` is stable (clients and tests match on it); `message` is
+/// for logs and never contains the token or key material.
+public struct AuthError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let code: String
+    public let message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    /// No token was presented.
+    public static func missingToken() -> AuthError {
+        AuthError(code: "auth.missing_token", message: "no token was presented")
+    }
+    /// Not three base64url parts, bad base64url, bad JSON, or a claim of the wrong type.
+    public static func malformed(_ message: String) -> AuthError { AuthError(code: "auth.malformed_token", message: message) }
+    public static func badSignature() -> AuthError {
+        AuthError(code: "auth.bad_signature", message: "the token signature does not verify")
+    }
+    public static func expired(_ exp: Int, now: Int) -> AuthError {
+        AuthError(code: "auth.expired", message: "the token expired at \(exp) (now \(now))")
+    }
+    public static func notYetValid(_ nbf: Int, now: Int) -> AuthError {
+        AuthError(code: "auth.not_yet_valid", message: "the token is not valid before \(nbf) (now \(now))")
+    }
+    /// `none`, HS384, PS256, … : only HS256, RS256 and ES256 are accepted.
+    public static func unsupportedAlgorithm(_ alg: String) -> AuthError {
+        AuthError(code: "auth.unsupported_algorithm",
+                  message: "algorithm '\(alg)' is not accepted; use HS256, RS256 or ES256")
+    }
+    public static func missingSubject() -> AuthError {
+        AuthError(code: "auth.missing_subject", message: "the token has no 'sub' claim (a non-empty string)")
+    }
+    /// The token's algorithm is supported, but the gateway has no key configured for it.
+    public static func keyUnavailable(_ alg: String) -> AuthError {
+        AuthError(code: "auth.key_unavailable", message: "no key is configured for \(alg) tokens")
+    }
+    /// A configured key (PEM) cannot be used; raised when settings are loaded, not per token.
+    public static func invalidKey(_ message: String) -> AuthError { AuthError(code: "auth.invalid_key", message: message) }
+    /// A `crit` header names extensions this verifier does not implement (RFC 7515 §4.1.11).
+    public static func unsupportedHeader(_ message: String) -> AuthError {
+        AuthError(code: "auth.unsupported_header", message: message)
+    }
+    /// Signing failed inside OpenSSL (minting and key generation only).
+    public static func cryptoFailure(_ message: String) -> AuthError { AuthError(code: "auth.crypto_failure", message: message) }
+}
+
+/// Keys and claim names for TokenVerifier. Key fields left nil disable that algorithm.
+public struct AuthSettings: Sendable {
+    public var hs256Secret: [UInt8]?
+    public var rs256PublicKeyPEM: String?
+    public var es256PublicKeyPEM: String?
+    public var principalsClaim: String
+    public var titleClaim: String
+    public var publishClaim: String
+    public var publishScope: String
+    /// Allowed clock skew for exp and nbf, seconds.
+    public var leewaySeconds: Int
+
+    public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
+                principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",
+                publishScope: String = "publish", leewaySeconds: Int = 30) {
+        self.hs256Secret = hs256Secret
+        self.rs256PublicKeyPEM = rs256PublicKeyPEM
+        self.es256PublicKeyPEM = es256PublicKeyPEM
+        self.principalsClaim = principalsClaim
+        self.titleClaim = titleClaim
+        self.publishClaim = publishClaim
+        self.publishScope = publishScope
+        self.leewaySeconds = leewaySeconds
+    }
+}

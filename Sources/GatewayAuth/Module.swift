@@ -1,1 +1,0 @@
-// Module GatewayAuth — see Package.swift for its place in the flow.

@@ -1,0 +1,95 @@
+// One created plugin instance: a descriptor, the pointer create() returned, its host context and
+// its cached metrics. Destroyed only through `destroy()`, on the control queue.
+import CGatewayPlugin
+import GatewayJSON
+import Logging
+import Metrics
+
+final class PluginInstance: @unchecked Sendable {
+    let info: PluginInfo
+    let entryName: String
+    let descriptor: DescriptorPointer
+    let instance: OpaquePointer?
+    let context: PluginHostContext
+    private let contextToken: OpaquePointer
+    private var destroyed = false
+
+    /// Counters are created once here, never per call (creating one takes a registry lock).
+    let targetsErrors: Counter
+    let filterErrors: Counter
+    let validateErrors: Counter
+    let thumbnailErrors: Counter
+
+    private init(library: PluginLibrary, entryName: String, instance: OpaquePointer?,
+                 context: PluginHostContext, contextToken: OpaquePointer, metricsFactory: MetricsFactory?) {
+        var info = library.info
+        info.entryName = entryName
+        self.info = info
+        self.entryName = entryName
+        self.descriptor = library.descriptor
+        self.instance = instance
+        self.context = context
+        self.contextToken = contextToken
+        func errors(_ hook: String) -> Counter {
+            let dimensions = [("plugin", entryName), ("hook", hook)]
+            if let metricsFactory {
+                return Counter(label: "gateway_plugin_errors_total", dimensions: dimensions, factory: metricsFactory)
+            }
+            return Counter(label: "gateway_plugin_errors_total", dimensions: dimensions)
+        }
+        targetsErrors = errors("targets")
+        filterErrors = errors("filter")
+        validateErrors = errors("validate_attachment")
+        thumbnailErrors = errors("thumbnail")
+    }
+
+    /// Calls create(). Must run on the control queue.
+    static func create(library: PluginLibrary, entry: GatewayConfig.Plugin, logger: Logger,
+                       metricsFactory: MetricsFactory?)
+        -> Result<PluginInstance, PluginLoadError>
+    {
+        let context = PluginHostContext(entryName: entry.name, baseLogger: logger)
+        let token = context.retainedToken()
+        let config = ConfigJSON.object(entry.config)
+        var message = gw_message()
+        let instance = library.descriptor.pointee.create(HostServices.table, token, config.pointer, &message)
+        guard let instance else {
+            PluginHostContext.release(token)  // no destroy() will follow a failed create()
+            let reason = messageText(&message)
+            return .failure(PluginLoadError(
+                code: PluginLoadError.Code.createFailed, file: library.path, plugin: entry.name,
+                message: "\(library.path): plugin '\(library.info.name)' refused the configuration of entry '\(entry.name)': \(reason.isEmpty ? "create() returned NULL without a reason" : reason)"))
+        }
+        return .success(PluginInstance(library: library, entryName: entry.name, instance: instance,
+                                       context: context, contextToken: token, metricsFactory: metricsFactory))
+    }
+
+    /// Calls destroy() once. Must run on the control queue, after every hook call has returned.
+    func destroy() {
+        guard !destroyed else { return }
+        destroyed = true
+        descriptor.pointee.destroy(instance)
+        PluginHostContext.release(contextToken)
+    }
+
+    func logFailure(hook: String, result: gw_result, message: inout gw_message) {
+        let reason = Self.messageText(&message)
+        context.logger.warning("plugin hook failed", metadata: [
+            "hook": .string(hook), "result": .stringConvertible(result),
+            "reason": .string(reason.isEmpty ? "(no message)" : reason),
+        ])
+    }
+
+    func logInvalid(hook: String, _ what: String) {
+        context.logger.warning("plugin hook returned an invalid result", metadata: [
+            "hook": .string(hook), "reason": .string(what),
+        ])
+    }
+
+    static func messageText(_ message: inout gw_message) -> String {
+        withUnsafeBytes(of: &message.text) { raw in
+            // The writer must NUL-terminate, but a buggy plugin may not: never read past the buffer.
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+    }
+}

@@ -1,0 +1,132 @@
+// The typed reading of one TOML table into one section struct: each known key is a Field that
+// checks type and range and writes the struct; any other key is an unknown-key error that names
+// the closest known key. Errors accumulate in ConfigMapper so one pass reports all of them.
+
+struct ConfigMapper {
+    let fileName: String
+    var errors: [ConfigError] = []
+
+    mutating func fail(_ code: String, _ message: String, at position: SourcePosition?) {
+        errors.append(ConfigError(code, message, at: position, fileName: fileName))
+    }
+
+    /// Reads `table` into a fresh `Section`, applying `fields`; `label` names the table in
+    /// messages (e.g. "[server]").
+    mutating func read<Section>(_ table: TOMLTable, into initial: Section, label: String,
+                                fields: [ConfigField<Section>]) -> Section {
+        var section = initial
+        for (key, item) in table.entries {
+            if let field = fields.first(where: { $0.key == key }) {
+                field.apply(&section, item, label, &self)
+            } else {
+                unknownKey(key, at: item.keyPosition, in: label, known: fields.map(\.key))
+            }
+        }
+        return section
+    }
+
+    mutating func unknownKey(_ key: String, at position: SourcePosition, in label: String, known: [String]) {
+        var message = "unknown key '\(key)' in \(label)"
+        if let suggestion = closestMatch(to: key, among: known) { message += " (did you mean '\(suggestion)'?)" }
+        fail("config.unknown_key", message, at: position)
+    }
+
+    mutating func wrongType(_ key: String, _ item: TOMLTable.Item, in label: String, expected: String) {
+        fail("config.wrong_type", "'\(key)' in \(label) must be \(expected), got \(item.value.value.typeName)",
+             at: item.value.position)
+    }
+
+    // MARK: Typed reads shared by fields and the plugin reader
+
+    mutating func string(_ key: String, _ item: TOMLTable.Item, in label: String, allowEmpty: Bool = false) -> String? {
+        guard case .string(let text) = item.value.value else {
+            wrongType(key, item, in: label, expected: "a string")
+            return nil
+        }
+        if !allowEmpty && text.isEmpty {
+            fail("config.invalid_value", "'\(key)' in \(label) must not be empty", at: item.value.position)
+            return nil
+        }
+        return text
+    }
+
+    mutating func integer(_ key: String, _ item: TOMLTable.Item, in label: String, range: ClosedRange<Int>) -> Int? {
+        guard case .integer(let number) = item.value.value else {
+            wrongType(key, item, in: label, expected: "an integer")
+            return nil
+        }
+        guard range.contains(number) else {
+            let bounds = range.upperBound == Int.max ? "at least \(range.lowerBound)"
+                : "between \(range.lowerBound) and \(range.upperBound)"
+            fail("config.out_of_range", "'\(key)' in \(label) must be \(bounds), got \(number)", at: item.value.position)
+            return nil
+        }
+        return number
+    }
+
+    mutating func bool(_ key: String, _ item: TOMLTable.Item, in label: String) -> Bool? {
+        guard case .bool(let flag) = item.value.value else {
+            wrongType(key, item, in: label, expected: "a boolean (true or false)")
+            return nil
+        }
+        return flag
+    }
+}
+
+struct ConfigField<Section> {
+    let key: String
+    let apply: (inout Section, TOMLTable.Item, String, inout ConfigMapper) -> Void
+
+    static func string(_ key: String, _ path: WritableKeyPath<Section, String>,
+                       check: ((String) -> (code: String, message: String)?)? = nil) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            guard let text = mapper.string(key, item, in: label) else { return }
+            if let problem = check?(text) {
+                mapper.fail(problem.code, "'\(key)' in \(label): \(problem.message)", at: item.value.position)
+                return
+            }
+            section[keyPath: path] = text
+        }
+    }
+
+    static func optionalString(_ key: String, _ path: WritableKeyPath<Section, String?>) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            if let text = mapper.string(key, item, in: label) { section[keyPath: path] = text }
+        }
+    }
+
+    static func integer(_ key: String, _ path: WritableKeyPath<Section, Int>, range: ClosedRange<Int>) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            if let number = mapper.integer(key, item, in: label, range: range) { section[keyPath: path] = number }
+        }
+    }
+
+    static func bool(_ key: String, _ path: WritableKeyPath<Section, Bool>) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            if let flag = mapper.bool(key, item, in: label) { section[keyPath: path] = flag }
+        }
+    }
+}
+
+/// The known name closest to a misspelt one, if it is close enough to be a plausible typo.
+func closestMatch(to word: String, among candidates: [String]) -> String? {
+    let limit = max(2, word.count / 3)
+    let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= limit }
+    return scored.min(by: { $0.1 < $1.1 })?.0
+}
+
+/// Levenshtein distance; inputs are short config keys, so the quadratic table is fine.
+func editDistance(_ lhs: String, _ rhs: String) -> Int {
+    let a = Array(lhs), b = Array(rhs)
+    if a.isEmpty { return b.count }
+    if b.isEmpty { return a.count }
+    var previous = Array(0...b.count)
+    for i in 1...a.count {
+        var current = [i] + Array(repeating: 0, count: b.count)
+        for j in 1...b.count {
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+        }
+        previous = current
+    }
+    return previous[b.count]
+}

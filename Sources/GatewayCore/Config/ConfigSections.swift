@@ -1,0 +1,79 @@
+// The keys of each gateway.conf section, their types and their allowed ranges.
+// Key names are TOML snake_case; the Swift fields are camelCase.
+
+extension GatewayConfig {
+    /// Sizes are in bytes; an upper bound of 1 GiB keeps a typo (an extra zero or three) from
+    /// turning into an allocation the machine cannot make.
+    static let byteSizeRange = 1...(1 << 30)
+
+    static var serverFields: [ConfigField<Server>] {
+        [
+            .string("listen", \.listen, check: checkListenAddress),
+            .string("default_host", \.defaultHost),
+            .integer("max_message_bytes", \.maxMessageBytes, range: byteSizeRange),
+            .integer("max_event_bytes", \.maxEventBytes, range: byteSizeRange),
+            .integer("max_outbound_bytes", \.maxOutboundBytes, range: byteSizeRange),
+            .integer("event_loops", \.eventLoops, range: 0...256),
+        ]
+    }
+
+    static var authFields: [ConfigField<Auth>] {
+        [
+            .optionalString("hs256_secret", \.hs256Secret),
+            .optionalString("hs256_secret_file", \.hs256SecretFile),
+            .optionalString("hs256_secret_env", \.hs256SecretEnv),
+            .optionalString("rs256_public_key_file", \.rs256PublicKeyFile),
+            .optionalString("es256_public_key_file", \.es256PublicKeyFile),
+            .string("principals_claim", \.principalsClaim),
+            .string("title_claim", \.titleClaim),
+            .string("publish_claim", \.publishClaim),
+            .string("publish_scope", \.publishScope),
+            .integer("leeway_seconds", \.leewaySeconds, range: 0...86_400),
+        ]
+    }
+
+    static var historyFields: [ConfigField<History>] {
+        [
+            .string("path", \.path),
+            .integer("per_recipient", \.perRecipient, range: 1...100_000),
+        ]
+    }
+
+    static var attachmentsFields: [ConfigField<Attachments>] {
+        [
+            .string("directory", \.directory),
+            .integer("max_bytes", \.maxBytes, range: byteSizeRange),
+            .integer("thumbnail_width", \.thumbnailWidth, range: 1...4096),
+            .integer("thumbnail_height", \.thumbnailHeight, range: 1...4096),
+        ]
+    }
+
+    static var redisFields: [ConfigField<Redis>] {
+        [
+            .bool("enabled", \.enabled),
+            .string("host", \.host),
+            .integer("port", \.port, range: 1...65_535),
+            .string("channel", \.channel),
+        ]
+    }
+
+    static let sectionNames = ["server", "auth", "history", "attachments", "redis", "plugins"]
+    static let topLevelKeys = ["plugin_directory"]
+    static let pluginKeys = ["name", "library", "enabled", "config"]
+
+    /// "HOST:PORT", "[IPv6]:PORT"; port 0 asks the kernel for a free port (used by tests).
+    static func checkListenAddress(_ text: String) -> (code: String, message: String)? {
+        let shape = (code: "config.invalid_value", message: "expected HOST:PORT (e.g. 127.0.0.1:8080 or [::1]:8080), got '\(text)'")
+        guard let colon = text.lastIndex(of: ":") else { return shape }
+        let host = text[..<colon]
+        let port = text[text.index(after: colon)...]
+        guard !host.isEmpty, !port.isEmpty, port.allSatisfy(\.isASCII), port.allSatisfy(\.isNumber) else { return shape }
+        if host.hasPrefix("[") != host.hasSuffix("]") { return shape }
+        // A bare IPv6 address without brackets is ambiguous ("::1:80"): ask for brackets.
+        if !host.hasPrefix("["), host.contains(":") { return shape }
+        guard port.count <= 5, let number = Int(port), number <= 65_535 else {
+            return ("config.out_of_range", "port must be between 0 and 65535, got \(port)")
+        }
+        return nil
+    }
+}

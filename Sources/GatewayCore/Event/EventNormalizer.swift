@@ -1,0 +1,122 @@
+import CJansson
+import GatewayJSON
+
+/// Who published an event, as the gateway authenticated them. The event's `source` is always
+/// this identity: a client can never speak for someone else.
+public struct Publisher: Sendable {
+    public var id: String
+    public var title: String?
+    /// Events from a trusted ingress (the Redis channel, written by the application itself) keep
+    /// the `source` they carry, as pyams_chat's messages do.
+    public var trusted: Bool
+
+    public init(id: String, title: String?, trusted: Bool = false) {
+        self.id = id
+        self.title = title
+        self.trusted = trusted
+    }
+}
+
+/// Turns a published JSON object into the event the chain and the clients see: checks every
+/// field's type, fills defaults (status, host, timestamp), stamps the id and the source.
+/// The pyams_chat event model: action, category, status, source, title, message, url,
+/// timestamp, host, target; plus `attachments` and a free `data` object passed through.
+public enum EventNormalizer {
+    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host"]
+    static let knownFields: Set<String> = Set(stringFields + ["source", "target", "attachments", "data", "id", "type"])
+
+    public static func normalize(
+        _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String
+    ) throws(GatewayError) -> JSON {
+        guard input.isObject else {
+            throw .invalidEvent("not_object", "An event must be a JSON object.")
+        }
+        for (key, _) in input.members where !knownFields.contains(key) {
+            throw .invalidEvent("unknown_field", "Unknown event field '\(key)'. Known fields: \(knownFields.sorted().joined(separator: ", ")).")
+        }
+        for field in stringFields {
+            let value = input[field]
+            if value.exists && !value.isNull && value.string == nil {
+                throw .invalidEvent("field_type", "Event field '\(field)' must be a string.")
+            }
+        }
+        guard let category = input["category"].string, !category.isEmpty else {
+            throw .invalidEvent("missing_category", "An event needs a non-empty 'category' string (e.g. \"chat.message\").")
+        }
+        if input["id"].exists {
+            throw .invalidEvent("id_not_allowed", "Do not send 'id': the gateway assigns each event its id.")
+        }
+
+        let event = JSON.object()
+        event.set("id", .integer(Int(id)))
+        event.set("action", input["action"].string ?? "notify")
+        event.set("category", category)
+        event.set("status", input["status"].string ?? "info")
+        event.set("source", try source(of: input["source"], publisher: publisher))
+        for field in ["title", "message"] {
+            if let text = input[field].string { event.set(field, text) }
+        }
+        event.set("url", input["url"].string.map { JSON.string($0) } ?? .null())
+        if let timestamp = input["timestamp"].string {
+            guard ISOTimestamp.isValid(timestamp) else {
+                throw .invalidEvent("bad_timestamp", "'timestamp' must be ISO 8601, like 2026-11-22T10:15:00Z.")
+            }
+            event.set("timestamp", timestamp)
+        } else {
+            event.set("timestamp", now)
+        }
+        event.set("host", input["host"].string ?? defaultHost)
+
+        let target = input["target"]
+        if target.exists && !target.isNull {
+            guard target.isObject, let principals = target["principals"].strings else {
+                throw .invalidEvent("bad_target", "'target' must be an object like {\"principals\": [\"user:alice\"]}.")
+            }
+            event.set("target", targetObject(principals))
+        }
+        let attachments = input["attachments"]
+        if attachments.exists && !attachments.isNull {
+            guard attachments.isArray, attachments.elements.allSatisfy(\.isObject) else {
+                throw .invalidEvent("bad_attachments", "'attachments' must be an array of objects.")
+            }
+            event.set("attachments", attachments.retained()!)
+        }
+        let data = input["data"]
+        if data.exists && !data.isNull {
+            guard data.isObject else {
+                throw .invalidEvent("bad_data", "'data' must be a JSON object.")
+            }
+            event.set("data", data.retained()!)
+        }
+        return event
+    }
+
+    public static func targetObject(_ principals: [String]) -> JSON {
+        let target = JSON.object()
+        target.set("principals", .strings(principals))
+        return target
+    }
+
+    private static func source(of given: JSONView, publisher: Publisher) throws(GatewayError) -> JSON {
+        if given.exists && !given.isNull {
+            guard given.isObject, given["id"].string != nil || !given["id"].exists else {
+                throw .invalidEvent("bad_source", "'source' must be an object like {\"id\": \"user:alice\", \"title\": \"Alice\"}.")
+            }
+            if publisher.trusted, let id = given["id"].string {
+                let source = JSON.object()
+                source.set("id", id)
+                source.set("title", given["title"].string.map { JSON.string($0) } ?? .null())
+                return source
+            }
+            if let id = given["id"].string, id != publisher.id {
+                throw GatewayError(code: "event.source_forbidden",
+                                   message: "'source.id' must be your own id ('\(publisher.id)'); you cannot publish as '\(id)'.",
+                                   status: 403)
+            }
+        }
+        let source = JSON.object()
+        source.set("id", publisher.id)
+        source.set("title", (publisher.title ?? given["title"].string).map { JSON.string($0) } ?? .null())
+        return source
+    }
+}

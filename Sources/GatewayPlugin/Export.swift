@@ -1,0 +1,80 @@
+// Builds the C descriptor for a plugin type. The plugin author writes one line:
+//
+//     @_cdecl("gateway_plugin_entry")
+//     public func gatewayPluginEntry() -> UnsafeRawPointer { export(MyPlugin.self) }
+//
+// Capability bits come from dynamic casts of the plugin type, so a conformance is all it takes
+// to provide a hook; a missing conformance leaves the bit clear and the hook pointer NULL.
+import CGatewayPlugin
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// One plugin type per shared object. Both globals are written once, on the host's control
+// thread (the entry function runs there, one call at a time), and only read afterwards.
+nonisolated(unsafe) var exportedPluginType: (any GatewayPlugin.Type)?
+nonisolated(unsafe) private var exportedDescriptor: UnsafeMutablePointer<gw_plugin_descriptor>?
+
+/// Returns the process-lifetime descriptor for `type` (built on the first call, then cached).
+/// Every later call returns the same pointer, as the ABI requires.
+public func export(_ type: any GatewayPlugin.Type) -> UnsafeRawPointer {
+    if let exportedDescriptor { return UnsafeRawPointer(exportedDescriptor) }
+    exportedPluginType = type
+    let descriptor = UnsafeMutablePointer<gw_plugin_descriptor>.allocate(capacity: 1)
+    descriptor.initialize(to: gw_plugin_descriptor())
+    descriptor.pointee.struct_size = MemoryLayout<gw_plugin_descriptor>.size
+    descriptor.pointee.abi_major = UInt32(GW_PLUGIN_ABI_MAJOR)
+    descriptor.pointee.abi_minor = UInt32(GW_PLUGIN_ABI_MINOR)
+    descriptor.pointee.name = UnsafePointer(strdup(type.name))
+    descriptor.pointee.version = UnsafePointer(strdup(type.version))
+    descriptor.pointee.build_signature = UnsafePointer(strdup(buildSignature))
+    descriptor.pointee.create = createInstanceHook
+    descriptor.pointee.destroy = destroyInstanceHook
+
+    var capabilities: gw_capabilities = 0
+    if let targetsType = type as? any CategoryTargetsPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_CATEGORY_TARGETS)
+        descriptor.pointee.categories = makeCategoryList(targetsType.categories)
+        descriptor.pointee.on_targets = targetsHook
+    }
+    if type is any RecipientFilterPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_RECIPIENT_FILTER)
+        descriptor.pointee.on_filter = filterHook
+    }
+    if type is any AttachmentValidationPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_ATTACHMENT_VALIDATION)
+        descriptor.pointee.on_validate_attachment = validateAttachmentHook
+    }
+    if type is any ThumbnailPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_THUMBNAIL)
+        descriptor.pointee.on_thumbnail = thumbnailHook
+    }
+    descriptor.pointee.capabilities = capabilities
+    exportedDescriptor = descriptor
+    return UnsafeRawPointer(descriptor)
+}
+
+/// NULL-terminated array of strdup'ed C strings, kept for the life of the process.
+/// An empty list means "decide per instance" and leaves the field NULL, as the header allows.
+private func makeCategoryList(_ categories: [String]) -> UnsafePointer<UnsafePointer<CChar>?>? {
+    if categories.isEmpty { return nil }
+    let list = UnsafeMutablePointer<UnsafePointer<CChar>?>.allocate(capacity: categories.count + 1)
+    for (index, category) in categories.enumerated() {
+        (list + index).initialize(to: UnsafePointer(strdup(category)))
+    }
+    (list + categories.count).initialize(to: nil)
+    return UnsafePointer(list)
+}
+
+private var buildSignature: String {
+    #if compiler(>=6.3)
+    let compiler = "Swift 6.3+"
+    #elseif compiler(>=6.0)
+    let compiler = "Swift 6.x"
+    #else
+    let compiler = "Swift 5.x"
+    #endif
+    return "GatewayPlugin Swift SDK, ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR), \(compiler)"
+}

@@ -1,0 +1,44 @@
+// The protocols a Swift plugin conforms to. A plugin is one type conforming to `GatewayPlugin`
+// plus any capability protocols; `export(_:)` turns it into the C descriptor of
+// gateway_plugin.h. Nothing Swift crosses the boundary: only C pointers and json_t.
+@_exported import GatewayJSON
+
+/// One plugin type per shared object. An instance is created per [[plugins]] entry.
+///
+/// Hooks may run concurrently on several threads for the same instance (see the header's
+/// threading rules), so keep instances immutable after `init`.
+public protocol GatewayPlugin {
+    /// Stable name, e.g. "category-targets". Copied once into a static C string.
+    static var name: String { get }
+    /// Version of the plugin, e.g. "1.0.0".
+    static var version: String { get }
+    /// Builds an instance from the entry's `config` table (a JSON object, `{}` when absent).
+    /// Throwing rejects the configuration: the host shows the error with the plugin's name.
+    init(config: JSONView, host: PluginHost) throws(PluginConfigError)
+}
+
+/// GW_CAP_CATEGORY_TARGETS: decides which principals receive an event of a category.
+public protocol CategoryTargetsPlugin: GatewayPlugin {
+    /// Categories this plugin handles; ["*"] for every category (decide per event with nil).
+    static var categories: [String] { get }
+    /// The event's targets, or nil for "not my category" (GW_SKIP). Event loops: must not block.
+    func targets(for event: JSONView) throws -> Targets?
+}
+
+/// GW_CAP_RECIPIENT_FILTER: deliver, drop or redact an event for one recipient.
+public protocol RecipientFilterPlugin: GatewayPlugin {
+    /// Event loops, concurrently: must not block. A thrown error fails closed (not delivered).
+    func filter(_ event: JSONView, recipient: Recipient) throws -> FilterDecision
+}
+
+/// GW_CAP_ATTACHMENT_VALIDATION: accept or reject an attachment (metadata + bytes).
+public protocol AttachmentValidationPlugin: GatewayPlugin {
+    /// Blocking-work pool: may be slow, but must bound its work on hostile input.
+    func validate(_ attachment: Attachment) throws -> AttachmentVerdict
+}
+
+/// GW_CAP_THUMBNAIL: make a thumbnail that fits a bounding box.
+public protocol ThumbnailPlugin: GatewayPlugin {
+    /// Blocking-work pool: may be slow, but must bound its work on hostile input.
+    func thumbnail(_ request: ThumbnailRequest) throws -> ThumbnailOutcome
+}

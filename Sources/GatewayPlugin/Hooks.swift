@@ -1,0 +1,194 @@
+// The C functions the descriptor points at. Each recovers the PluginInstance from the
+// gw_instance pointer, calls the Swift plugin, and converts the answer to the header's rules:
+// *_out values are NEW references, errors become GW_ERROR with "code: message" text.
+import CGatewayPlugin
+import CJansson
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+typealias CJSONOut = UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>
+typealias CMessagePointer = UnsafeMutablePointer<gw_message>
+
+private func result(_ code: Int) -> gw_result { gw_result(truncatingIfNeeded: code) }
+
+private func describe(_ error: any Error) -> String {
+    (error as? PluginError)?.description ?? "plugin.failed: \(error)"
+}
+
+/// Hands one reference of `value` to the host: the JSON wrapper keeps (and later drops) its own.
+private func handOver(_ value: JSON) -> UnsafeMutablePointer<json_t> {
+    json_incref(value.pointer)
+    return value.pointer
+}
+
+func createInstanceHook(
+    _ services: UnsafePointer<gw_host_services>?, _ context: OpaquePointer?,
+    _ config: UnsafePointer<json_t>?, _ error: CMessagePointer?
+) -> OpaquePointer? {
+    guard let type = exportedPluginType else {
+        CMessage.write("plugin.not_exported: the entry function was not called before create()", to: error)
+        return nil
+    }
+    guard let services else {
+        CMessage.write("plugin.no_host_services: create() was called without host services", to: error)
+        return nil
+    }
+    // The header promises {} when the entry has no config table; treat a NULL the same way.
+    let emptyConfig = JSON.object()
+    let configView = config.map { JSONView($0) } ?? emptyConfig.view
+    guard configView.isObject else {
+        CMessage.write("plugin.config_not_object: the plugin's config must be a table (JSON object)", to: error)
+        return nil
+    }
+    let host = PluginHost(services: services, context: context)
+    do {
+        let plugin = try type.init(config: configView, host: host)
+        return PluginInstance(plugin: plugin, host: host).opaquePointer
+    } catch let configError {
+        CMessage.write(configError.description, to: error)
+        return nil
+    }
+}
+
+func destroyInstanceHook(_ instance: OpaquePointer?) {
+    PluginInstance.release(instance)
+}
+
+func targetsHook(
+    _ instance: OpaquePointer?, _ event: UnsafePointer<json_t>?, _ targetsOut: CJSONOut?,
+    _ message: CMessagePointer?
+) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.targets else {
+        CMessage.write("plugin.no_instance: on_targets called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    do {
+        guard let targets = try hook(JSONView(event)) else { return result(GW_SKIP) }
+        guard let targetsOut else {
+            CMessage.write("plugin.no_output: on_targets called with targets_out = NULL", to: message)
+            return result(GW_ERROR)
+        }
+        targetsOut.pointee = handOver(targets.makeJSON())
+        return result(GW_OK)
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+func filterHook(
+    _ instance: OpaquePointer?, _ event: UnsafePointer<json_t>?, _ recipient: UnsafePointer<json_t>?,
+    _ redactedOut: CJSONOut?, _ message: CMessagePointer?
+) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.filter else {
+        CMessage.write("plugin.no_instance: on_filter called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    do {
+        switch try hook(JSONView(event), Recipient(JSONView(recipient))) {
+        case .deliver:
+            return result(GW_OK)
+        case .drop:
+            return result(GW_DROP)
+        case .redact(let replacement):
+            guard let redactedOut else {
+                CMessage.write("plugin.no_output: on_filter called with redacted_out = NULL", to: message)
+                return result(GW_ERROR)
+            }
+            redactedOut.pointee = handOver(replacement)
+            return result(GW_REDACT)
+        }
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+func validateAttachmentHook(
+    _ instance: OpaquePointer?, _ metadata: UnsafePointer<json_t>?, _ bytes: UnsafePointer<UInt8>?,
+    _ length: Int, _ message: CMessagePointer?
+) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.validate else {
+        CMessage.write("plugin.no_instance: on_validate_attachment called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    // NULL bytes with a non-zero length would be a host bug; read it as "no bytes" rather than crash.
+    let content = UnsafeRawBufferPointer(start: bytes.map(UnsafeRawPointer.init), count: bytes == nil ? 0 : length)
+    do {
+        switch try hook(Attachment(metadata: JSONView(metadata), bytes: content)) {
+        case .accept:
+            return result(GW_OK)
+        case .skip:
+            return result(GW_SKIP)
+        case .reject(let reason):
+            CMessage.write(reason, to: message)
+            return result(GW_REJECT)
+        }
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+func thumbnailHook(
+    _ instance: OpaquePointer?, _ request: UnsafePointer<gw_thumbnail_request>?,
+    _ output: UnsafeMutablePointer<gw_thumbnail_result>?, _ message: CMessagePointer?
+) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.thumbnail else {
+        CMessage.write("plugin.no_instance: on_thumbnail called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    guard let request, let output, let bytes = request.pointee.bytes else {
+        CMessage.write("plugin.bad_request: on_thumbnail called with a NULL request, result or bytes", to: message)
+        return result(GW_ERROR)
+    }
+    let swiftRequest = ThumbnailRequest(
+        bytes: UnsafeRawBufferPointer(start: bytes, count: request.pointee.length),
+        mime: request.pointee.mime.map { String(cString: $0) } ?? "",
+        maxWidth: Int(request.pointee.max_width), maxHeight: Int(request.pointee.max_height))
+    do {
+        switch try hook(swiftRequest) {
+        case .skip:
+            return result(GW_SKIP)
+        case .reject(let reason):
+            CMessage.write(reason, to: message)
+            return result(GW_REJECT)
+        case let .thumbnail(thumbnailBytes, mime, width, height):
+            return fill(output, bytes: thumbnailBytes, mime: mime, width: width, height: height,
+                        host: plugin.host, message: message)
+        }
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+private func fill(
+    _ output: UnsafeMutablePointer<gw_thumbnail_result>, bytes: [UInt8], mime: String, width: Int, height: Int,
+    host: PluginHost, message: CMessagePointer?
+) -> gw_result {
+    let mimeBytes = Array(mime.utf8)
+    let mimeCapacity = MemoryLayout.size(ofValue: output.pointee.mime)
+    guard !bytes.isEmpty, mimeBytes.count < mimeCapacity,
+          let width = UInt32(exactly: width), let height = UInt32(exactly: height) else {
+        CMessage.write("plugin.bad_thumbnail: empty thumbnail, MIME type too long, or invalid size", to: message)
+        return result(GW_ERROR)
+    }
+    guard let buffer = host.allocate(bytes.count) else {
+        CMessage.write("plugin.out_of_memory: could not allocate \(bytes.count) thumbnail bytes", to: message)
+        return result(GW_ERROR)
+    }
+    bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
+    output.pointee.bytes = buffer.assumingMemoryBound(to: UInt8.self)
+    output.pointee.length = bytes.count
+    withUnsafeMutableBytes(of: &output.pointee.mime) { raw in
+        for (index, byte) in mimeBytes.enumerated() { raw[index] = byte }
+        raw[mimeBytes.count] = 0
+    }
+    output.pointee.width = width
+    output.pointee.height = height
+    return result(GW_OK)
+}

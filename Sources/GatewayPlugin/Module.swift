@@ -1,1 +1,0 @@
-// Module GatewayPlugin — see Package.swift for its place in the flow.

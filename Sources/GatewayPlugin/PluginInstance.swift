@@ -1,0 +1,46 @@
+// The object behind a gw_instance pointer: the plugin value plus its hooks, resolved once at
+// create() time so a hook call is a pointer load and a closure call, not a dynamic cast.
+
+final class PluginInstance {
+    let host: PluginHost
+    let targets: ((JSONView) throws -> Targets?)?
+    let filter: ((JSONView, Recipient) throws -> FilterDecision)?
+    let validate: ((Attachment) throws -> AttachmentVerdict)?
+    let thumbnail: ((ThumbnailRequest) throws -> ThumbnailOutcome)?
+
+    init(plugin: any GatewayPlugin, host: PluginHost) {
+        self.host = host
+        if let plugin = plugin as? any CategoryTargetsPlugin {
+            targets = { try plugin.targets(for: $0) }
+        } else {
+            targets = nil
+        }
+        if let plugin = plugin as? any RecipientFilterPlugin {
+            filter = { try plugin.filter($0, recipient: $1) }
+        } else {
+            filter = nil
+        }
+        if let plugin = plugin as? any AttachmentValidationPlugin {
+            validate = { try plugin.validate($0) }
+        } else {
+            validate = nil
+        }
+        if let plugin = plugin as? any ThumbnailPlugin {
+            thumbnail = { try plugin.thumbnail($0) }
+        } else {
+            thumbnail = nil
+        }
+    }
+
+    var opaquePointer: OpaquePointer { OpaquePointer(Unmanaged.passRetained(self).toOpaque()) }
+
+    static func from(_ pointer: OpaquePointer?) -> PluginInstance? {
+        guard let pointer else { return nil }
+        return Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(pointer)).takeUnretainedValue()
+    }
+
+    static func release(_ pointer: OpaquePointer?) {
+        guard let pointer else { return }
+        Unmanaged<PluginInstance>.fromOpaque(UnsafeRawPointer(pointer)).release()
+    }
+}

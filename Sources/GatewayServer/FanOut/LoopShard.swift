@@ -1,0 +1,80 @@
+import Atomics
+import GatewayCore
+import NIOConcurrencyHelpers
+import NIOCore
+
+/// The connections of one event loop and the queue of events waiting for that loop.
+///
+/// Events queued while the loop is busy are delivered in one drain: every connection gets all of
+/// them written, then a single flush — several events coalesce into one write system call.
+final class LoopShard: @unchecked Sendable {
+    let loop: EventLoop
+    /// Touched only on `loop`.
+    let index = SessionIndex<ClientConnection>()
+    private let metrics: GatewayMetrics
+    private let queue = NIOLockedValueBox<(events: [RoutedEvent], scheduled: Bool)>(([], false))
+    private let registered = ManagedAtomic<Int>(0)
+    /// Connections written to during the current drain; flushed once at its end. Loop-only.
+    private var touched: [ClientConnection] = []
+
+    init(loop: EventLoop, metrics: GatewayMetrics) {
+        self.loop = loop
+        self.metrics = metrics
+    }
+
+    var connectionCount: Int { registered.load(ordering: .relaxed) }
+
+    func register(_ connection: ClientConnection) {
+        loop.preconditionInEventLoop()
+        index.add(connection, identityId: connection.identity.id, principals: connection.identity.principals,
+                  host: connection.host)
+        registered.wrappingIncrement(ordering: .relaxed)
+        metrics.connections.increment()
+    }
+
+    func unregister(_ connection: ClientConnection) {
+        loop.preconditionInEventLoop()
+        guard index.entry(for: connection) != nil else { return }
+        index.remove(connection)
+        registered.wrappingDecrement(ordering: .relaxed)
+        metrics.connections.decrement()
+    }
+
+    func enqueue(_ event: RoutedEvent) {
+        let mustSchedule = queue.withLockedValue { state -> Bool in
+            state.events.append(event)
+            if state.scheduled { return false }
+            state.scheduled = true
+            return true
+        }
+        if mustSchedule {
+            loop.execute { self.drain() }
+        }
+    }
+
+    private func drain() {
+        let events = queue.withLockedValue { state -> [RoutedEvent] in
+            let events = state.events
+            state.events.removeAll(keepingCapacity: true)
+            state.scheduled = false
+            return events
+        }
+        var delivered = 0
+        for event in events {
+            index.forEachRecipient(host: event.host, principals: event.targets, excludingIdentity: event.senderId) { entry in
+                if entry.session.deliver(event) {
+                    delivered += 1
+                }
+            }
+            metrics.deliveryLatency.recordNanoseconds(Int64((NIODeadline.now() - event.acceptedAt).nanoseconds))
+        }
+        for connection in touched { connection.flushIfNeeded() }
+        touched.removeAll(keepingCapacity: true)
+        if delivered > 0 { metrics.deliveries.increment(by: delivered) }
+    }
+
+    /// Called by a connection on its first write of a drain so it is flushed once at the end.
+    func markTouched(_ connection: ClientConnection) {
+        touched.append(connection)
+    }
+}

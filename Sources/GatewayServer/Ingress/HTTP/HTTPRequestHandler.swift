@@ -1,0 +1,83 @@
+import GatewayCore
+import NIOCore
+import NIOHTTP1
+import NIOWebSocket
+
+/// Reads one HTTP request at a time (the pipelining assistant orders them), enforces the body
+/// limit while reading, and hands the complete request to the API routes.
+final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private let server: ServerContext
+    private let setup: ConnectionSetup
+    private var head: HTTPRequestHead?
+    private var body: ByteBuffer?
+    private var rejected = false
+
+    init(server: ServerContext, setup: ConnectionSetup) {
+        self.server = server
+        self.setup = setup
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body = nil
+            rejected = false
+            let limit = APIRoutes.bodyLimit(for: head, config: server.config)
+            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                rejected = true
+                respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+            }
+        case .body(var chunk):
+            guard let head, !rejected else { return }
+            let limit = APIRoutes.bodyLimit(for: head, config: server.config)
+            if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
+                rejected = true
+                respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+                return
+            }
+            if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
+        case .end:
+            guard let head, !rejected else { return }
+            let request = APIRequest(head: head, body: body ?? ByteBuffer(), refusedUpgrade: setup.refusal)
+            self.head = nil
+            body = nil
+            let loop = context.eventLoop
+            APIRoutes.handle(request, server: server, eventLoop: loop).whenComplete { result in
+                let response: HTTPResponse
+                switch result {
+                case .success(let answer): response = answer
+                case .failure(let error):
+                    self.server.logger.error("request failed", metadata: ["error": "\(error)"])
+                    response = .error(GatewayError(code: "http.internal", message: "The gateway failed to answer; see its log.", status: 500))
+                }
+                self.respond(context: context, head: head, response, close: !head.isKeepAlive)
+            }
+        }
+    }
+
+    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse, close: Bool) {
+        var headers = response.headers
+        if close { headers.replaceOrAdd(name: "Connection", value: "close") }
+        let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+        }
+        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if close {
+            written.whenComplete { _ in context.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A refused WebSocket upgrade is reported here first; the request itself then arrives as
+        // plain HTTP and gets its 401/404 answer from the routes.
+        if error is NIOWebSocketUpgradeError { return }
+        server.logger.debug("http connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,51 @@
+import GatewayCore
+import GatewayJSON
+import NIOHTTP1
+
+/// A complete response: the HTTP API answers small JSON documents (or metrics text).
+struct HTTPResponse {
+    var status: HTTPResponseStatus
+    var headers: HTTPHeaders
+    var body: [UInt8]
+
+    init(status: HTTPResponseStatus, contentType: String, body: [UInt8], headers extra: HTTPHeaders = [:]) {
+        self.status = status
+        var headers = extra
+        headers.replaceOrAdd(name: "Content-Type", value: contentType)
+        headers.replaceOrAdd(name: "Content-Length", value: String(body.count))
+        self.headers = headers
+        self.body = body
+    }
+
+    static func json(_ status: HTTPResponseStatus, _ value: JSON, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        HTTPResponse(status: status, contentType: "application/json", body: value.encoded(), headers: headers)
+    }
+
+    /// {"error": {"code": "...", "message": "..."}} with the error's own status.
+    static func error(_ error: GatewayError, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        let body = JSON.object()
+        body.set("code", error.code)
+        body.set("message", error.message)
+        let document = JSON.object()
+        document.set("error", body)
+        return json(HTTPResponseStatus(statusCode: error.status), document, headers: headers)
+    }
+}
+
+extension GatewayError {
+    static func notFound(_ path: String) -> GatewayError {
+        GatewayError(code: "http.not_found", message: "No such endpoint: \(path). See the README's HTTP API section.", status: 404)
+    }
+
+    static func methodNotAllowed(_ method: HTTPMethod, _ path: String) -> GatewayError {
+        GatewayError(code: "http.method_not_allowed", message: "\(method) is not allowed on \(path).", status: 405)
+    }
+
+    static func tooLarge(_ limit: Int) -> GatewayError {
+        GatewayError(code: "http.body_too_large", message: "The request body is larger than the limit of \(limit) bytes.", status: 413)
+    }
+
+    static func unauthorized(_ code: String, _ message: String) -> GatewayError {
+        GatewayError(code: code, message: message, status: 401)
+    }
+}

@@ -1,1 +1,0 @@
-// Module GatewayServer — see Package.swift for its place in the flow.

@@ -1,0 +1,59 @@
+import CoreMetrics
+import Metrics
+import Prometheus
+
+/// Every metric the gateway exports on GET /metrics, created once. Hot paths count in batches
+/// (one increment per event per event loop, not per delivery).
+public final class GatewayMetrics: Sendable {
+    /// swift-metrics allows one bootstrap per process; every server in the process shares it.
+    public static let shared = GatewayMetrics()
+
+    public let registry: PrometheusCollectorRegistry
+    let connections: Meter
+    let eventsIn: [String: CoreMetrics.Counter]
+    let eventsRouted: CoreMetrics.Counter
+    let deliveries: CoreMetrics.Counter
+    let deliveryLatency: Metrics.Timer
+    let slowConsumers: CoreMetrics.Counter
+    let upgradesRefused: CoreMetrics.Counter
+
+    private init() {
+        registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.defaultDurationHistogramBuckets = [
+            .microseconds(100), .microseconds(250), .microseconds(500), .milliseconds(1), .milliseconds(2),
+            .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+            .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5),
+        ]
+        MetricsSystem.bootstrap(factory)
+        connections = Meter(label: "gateway_connections")
+        eventsIn = Dictionary(uniqueKeysWithValues: ["http", "websocket", "redis"].map {
+            ($0, CoreMetrics.Counter(label: "gateway_events_in_total", dimensions: [("ingress", $0)]))
+        })
+        eventsRouted = CoreMetrics.Counter(label: "gateway_events_routed_total")
+        deliveries = CoreMetrics.Counter(label: "gateway_deliveries_total")
+        deliveryLatency = Metrics.Timer(label: "gateway_delivery_latency_seconds")
+        slowConsumers = CoreMetrics.Counter(label: "gateway_slow_consumer_disconnects_total")
+        upgradesRefused = CoreMetrics.Counter(label: "gateway_upgrades_refused_total")
+        dropCounters = Dictionary(uniqueKeysWithValues: DropReason.allCases.map {
+            ($0.rawValue, CoreMetrics.Counter(label: "gateway_drops_total", dimensions: [("reason", $0.rawValue)]))
+        })
+    }
+
+    // Created in init, after the bootstrap: a Counter made earlier would count into nothing.
+    private let dropCounters: [String: CoreMetrics.Counter]
+
+    enum DropReason: String, CaseIterable {
+        case invalidEvent = "invalid_event"
+        case noTargets = "no_targets"
+        case filtered
+        case slowConsumer = "slow_consumer"
+        case historyQueueFull = "history_queue_full"
+    }
+
+    func drop(_ reason: DropReason, count: Int = 1) {
+        dropCounters[reason.rawValue]?.increment(by: count)
+    }
+
+    func eventIn(_ ingress: String) { eventsIn[ingress]?.increment() }
+}

@@ -1,0 +1,272 @@
+// The single writer behind HistoryStore.record(_:).
+//
+// record() runs on the gateway's event loops, up to ~100k events/s in bursts, so it must never
+// touch the disk: it appends to a bounded in-memory queue under a short lock and returns. A
+// dedicated thread takes the whole queue at once and commits it as ONE transaction (a commit
+// costs about as much as thousands of row inserts), then prunes the principals that batch touched.
+// When the queue is full the event is dropped and counted; blocking an event loop on disk would
+// stall every connection it serves, which is worse than a gap in history.
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Logging
+
+final class HistoryWriter: @unchecked Sendable {
+    struct Counters: Sendable, Equatable {
+        /// Events accepted into the queue.
+        var accepted: UInt64 = 0
+        /// Events refused because the queue was full or the store closed.
+        var dropped: UInt64 = 0
+        /// Accepted events whose batch committed.
+        var committed: UInt64 = 0
+        /// Accepted events whose batch failed to commit (logged).
+        var failed: UInt64 = 0
+        /// Committed events ignored because their id was already stored.
+        var duplicates: UInt64 = 0
+    }
+
+    private let connection: SQLiteConnection
+    private let perPrincipal: Int
+    private let capacity: Int
+    private let logger: Logger
+
+    // Guarded by `lock`.
+    private let lock = LockWithCondition()
+    private var queue: [StoredEvent] = []
+    private var counters = Counters()
+    private var highestId: Int64
+    private var writerSleeping = false
+    private var closing = false
+    private var exited = false
+
+    private var thread: pthread_t?
+    private var lastDropLogged: UInt64 = 0
+    private var lastDropLogTime: Int64 = 0
+
+    init(connection: SQLiteConnection, perPrincipal: Int, capacity: Int, logger: Logger) throws(StoreError) {
+        self.connection = connection
+        self.perPrincipal = perPrincipal
+        self.capacity = capacity
+        self.logger = logger
+        highestId = try Self.readHighestId(connection)
+        queue.reserveCapacity(min(capacity, 4096))
+    }
+
+    func start() throws(StoreError) {
+        var created = pthread_t()
+        let context = Unmanaged.passRetained(self).toOpaque()
+        let status = pthread_create(&created, nil, { raw in
+            let writer = Unmanaged<HistoryWriter>.fromOpaque(raw!).takeRetainedValue()
+            writer.run()
+            return nil
+        }, context)
+        guard status == 0 else {
+            Unmanaged<HistoryWriter>.fromOpaque(context).release()
+            throw .io("cannot start the history writer thread: \(FileSystem.errorText(status))")
+        }
+        thread = created
+    }
+
+    // MARK: Called from any thread
+
+    func enqueue(_ event: StoredEvent) {
+        lock.withLock {
+            guard !closing, queue.count < capacity else {
+                counters.dropped += 1
+                return
+            }
+            queue.append(event)
+            counters.accepted += 1
+            if event.id > highestId { highestId = event.id }
+            if writerSleeping { lock.broadcast() }
+        }
+    }
+
+    var lastEventId: Int64 { lock.withLock { highestId } }
+    var snapshot: Counters { lock.withLock { counters } }
+
+    /// Blocks until every event accepted before this call is committed (or has failed).
+    func flush() {
+        lock.withLock {
+            let target = counters.accepted
+            while counters.committed + counters.failed < target && !exited { lock.wait() }
+        }
+    }
+
+    /// Commits what is queued, stops the thread and closes the connection. Idempotent.
+    func close() {
+        let toJoin: pthread_t? = lock.withLock {
+            closing = true
+            lock.broadcast()
+            defer { thread = nil }
+            return thread
+        }
+        if let toJoin { pthread_join(toJoin, nil) }
+    }
+
+    // MARK: The writer thread
+
+    private func run() {
+        var batch: [StoredEvent] = []
+        batch.reserveCapacity(min(capacity, 4096))
+        while true {
+            let stop: Bool = lock.withLock {
+                while queue.isEmpty && !closing {
+                    writerSleeping = true
+                    lock.wait()
+                    writerSleeping = false
+                }
+                if queue.isEmpty { return true }
+                swap(&queue, &batch)  // both arrays keep their storage: no allocation per batch
+                return false
+            }
+            if stop { break }
+            let outcome = commit(batch)
+            lock.withLock {
+                if outcome.succeeded { counters.committed += UInt64(batch.count) } else { counters.failed += UInt64(batch.count) }
+                counters.duplicates += UInt64(outcome.duplicates)
+                lock.broadcast()
+            }
+            batch.removeAll(keepingCapacity: true)
+            logDropsIfAny()
+        }
+        logDropsIfAny(force: true)
+        connection.close()
+        lock.withLock {
+            exited = true
+            lock.broadcast()
+        }
+    }
+
+    private func commit(_ batch: [StoredEvent]) -> (succeeded: Bool, duplicates: Int) {
+        var touched = Set<String>()
+        var duplicates = 0
+        do throws(StoreError) {
+            try connection.transaction { () throws(StoreError) in
+                var batchHighest = Int64.min
+                for event in batch {
+                    batchHighest = max(batchHighest, event.id)
+                    // An event nobody receives is not kept: no principal could ever read it.
+                    guard !event.principals.isEmpty else { continue }
+                    if try insert(event) {
+                        touched.formUnion(event.principals)
+                    } else {
+                        duplicates += 1
+                    }
+                }
+                try saveHighestId(batchHighest)
+            }
+        } catch {
+            logger.error("history batch not stored", metadata: ["events": "\(batch.count)", "error": "\(error)"])
+            return (false, 0)
+        }
+        if duplicates > 0 {
+            logger.warning("history ignored events with ids already stored", metadata: ["count": "\(duplicates)"])
+        }
+        // Pruning runs after the commit, in its own transaction: the new events are durable even if
+        // pruning fails, and a failed prune is retried the next time those principals get events.
+        do throws(StoreError) {
+            try connection.transaction { () throws(StoreError) in try prune(touched) }
+        } catch {
+            logger.error("history pruning failed", metadata: ["principals": "\(touched.count)", "error": "\(error)"])
+        }
+        return (true, duplicates)
+    }
+
+    private func insert(_ event: StoredEvent) throws(StoreError) -> Bool {
+        try connection.withStatement(
+            "INSERT OR IGNORE INTO events (id, host, sender, timestamp, principals, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+        ) { statement throws(StoreError) in
+            statement.bind(1, event.id)
+            statement.bind(2, event.host)
+            statement.bind(3, event.sender)
+            statement.bind(4, event.timestamp)
+            statement.bind(5, PrincipalList.encode(event.principals))
+            statement.bind(6, blob: event.payload)
+            try statement.run()
+        }
+        guard connection.changes == 1 else { return false }
+        try connection.withStatement(
+            "INSERT OR IGNORE INTO deliveries (principal, event_id) VALUES (?1, ?2)"
+        ) { statement throws(StoreError) in
+            for principal in event.principals {
+                statement.bind(1, principal)
+                statement.bind(2, event.id)
+                try statement.run()
+                statement.reset()
+            }
+        }
+        return true
+    }
+
+    private func saveHighestId(_ id: Int64) throws(StoreError) {
+        guard id != Int64.min else { return }
+        try connection.withStatement(
+            """
+            INSERT INTO store_meta (key, value) VALUES ('last_event_id', ?1)
+            ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)
+            """
+        ) { statement throws(StoreError) in
+            statement.bind(1, id)
+            try statement.run()
+        }
+    }
+
+    /// Keeps the newest `perPrincipal` deliveries of each touched principal, then deletes the events
+    /// that no delivery references any more.
+    private func prune(_ principals: Set<String>) throws(StoreError) {
+        var releasedEvents = Set<Int64>()
+        try connection.withStatement(
+            """
+            DELETE FROM deliveries WHERE principal = ?1 AND event_id <= (
+                SELECT event_id FROM deliveries WHERE principal = ?1 ORDER BY event_id DESC LIMIT 1 OFFSET ?2
+            ) RETURNING event_id
+            """
+        ) { statement throws(StoreError) in
+            for principal in principals {
+                statement.bind(1, principal)
+                statement.bind(2, perPrincipal)
+                while try statement.step() { releasedEvents.insert(statement.int64(0)) }
+                statement.reset()
+            }
+        }
+        guard !releasedEvents.isEmpty else { return }
+        try connection.withStatement(
+            "DELETE FROM events WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?1)"
+        ) { statement throws(StoreError) in
+            for id in releasedEvents {
+                statement.bind(1, id)
+                try statement.run()
+                statement.reset()
+            }
+        }
+    }
+
+    private static func readHighestId(_ connection: SQLiteConnection) throws(StoreError) -> Int64 {
+        try connection.withStatement(
+            """
+            SELECT max(coalesce((SELECT value FROM store_meta WHERE key = 'last_event_id'), 0),
+                       coalesce((SELECT max(id) FROM events), 0))
+            """
+        ) { statement throws(StoreError) in
+            try statement.step() ? statement.int64(0) : 0
+        }
+    }
+
+    /// Drops are counted on the hot path and logged here, at most once per second.
+    private func logDropsIfAny(force: Bool = false) {
+        let dropped = lock.withLock { counters.dropped }
+        guard dropped > lastDropLogged else { return }
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let nowMillis = Int64(now.tv_sec) * 1000 + Int64(now.tv_nsec) / 1_000_000
+        guard force || nowMillis - lastDropLogTime >= 1000 else { return }
+        logger.warning(
+            "history queue full: events dropped from history (they were still delivered live)",
+            metadata: ["dropped": "\(dropped - lastDropLogged)", "droppedTotal": "\(dropped)", "capacity": "\(capacity)"])
+        lastDropLogged = dropped
+        lastDropLogTime = nowMillis
+    }
+}

@@ -1,1 +1,0 @@
-// Module GatewayStore — see Package.swift for its place in the flow.

@@ -1,0 +1,93 @@
+// The schema of the store file, shared by HistoryStore and AttachmentStore so both may use one
+// database file: whichever opens first brings the whole file up to date. The version lives in
+// PRAGMA user_version; migration N takes the file from version N to N+1 and never changes once
+// shipped — add a new one instead.
+import Logging
+
+enum StoreSchema {
+    static let migrations: [String] = [
+        // 1: history by target principal, and content-addressed attachments.
+        """
+        CREATE TABLE events (
+            id         INTEGER PRIMARY KEY,
+            host       TEXT NOT NULL,
+            sender     TEXT NOT NULL,
+            timestamp  TEXT NOT NULL,
+            principals TEXT NOT NULL,  -- JSON array of the event's targets, as recorded
+            payload    BLOB NOT NULL   -- the encoded event exactly as delivered
+        );
+        -- One row per (target principal, event): history is per recipient, so offline principals
+        -- get it too, and a fan-out to 1,000 connections of 3 principals costs 3 rows, not 1,000.
+        CREATE TABLE deliveries (
+            principal TEXT NOT NULL,
+            event_id  INTEGER NOT NULL,
+            PRIMARY KEY (principal, event_id)
+        ) WITHOUT ROWID;
+        -- Lets pruning find events no principal references any more without a table scan.
+        CREATE INDEX deliveries_by_event ON deliveries (event_id);
+        -- Survives pruning: the highest event id ever recorded, so ids keep increasing on restart.
+        CREATE TABLE store_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+
+        CREATE TABLE attachments (
+            id           TEXT PRIMARY KEY,
+            type         TEXT NOT NULL,
+            mime         TEXT NOT NULL,
+            size         INTEGER NOT NULL,
+            sha256       TEXT NOT NULL,
+            name         TEXT NOT NULL,
+            owner        TEXT NOT NULL,
+            created_at   TEXT NOT NULL,
+            thumb_sha256 TEXT,
+            thumb_mime   TEXT,
+            thumb_width  INTEGER,
+            thumb_height INTEGER,
+            thumb_size   INTEGER
+        );
+        CREATE TABLE attachment_grants (
+            attachment_id TEXT NOT NULL,
+            principal     TEXT NOT NULL,
+            PRIMARY KEY (attachment_id, principal)
+        ) WITHOUT ROWID;
+        """,
+    ]
+
+    static var currentVersion: Int { migrations.count }
+
+    /// Sets the connection-level pragmas every store connection needs.
+    static func configure(_ connection: SQLiteConnection) throws(StoreError) {
+        // WAL: readers never block the writer and the writer never blocks readers.
+        // synchronous=NORMAL: in WAL mode a power loss may lose the last transactions but never
+        // corrupts the file — the right trade for chat history written in batches.
+        try connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;")
+    }
+
+    static func migrate(_ connection: SQLiteConnection, logger: Logger) throws(StoreError) {
+        try connection.transaction { () throws(StoreError) in
+            let version = try connection.withStatement("PRAGMA user_version") { statement throws(StoreError) in
+                try statement.step() ? statement.int(0) : 0
+            }
+            if version > currentVersion {
+                throw StoreError(
+                    code: StoreError.schemaTooNewCode,
+                    message: "\(connection.path) has schema version \(version) but this gateway knows only up to "
+                        + "\(currentVersion); run a newer gateway or point the store at another file")
+            }
+            for next in version..<currentVersion {
+                try connection.execute(migrations[next])
+                logger.info("store schema migrated", metadata: ["path": "\(connection.path)", "version": "\(next + 1)"])
+            }
+            if version != currentVersion {
+                try connection.execute("PRAGMA user_version = \(currentVersion)")
+            }
+        }
+    }
+
+    /// Opens a read-write connection, creating the folder, enabling WAL and migrating the schema.
+    static func openMigrated(path: String, logger: Logger) throws(StoreError) -> SQLiteConnection {
+        try FileSystem.createParentDirectories(of: path)
+        let connection = try SQLiteConnection(path: path)
+        try configure(connection)
+        try migrate(connection, logger: logger)
+        return connection
+    }
+}

@@ -1,0 +1,105 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// The shape of a publishing scenario: who subscribes and where each event goes.
+struct LoadShape {
+    var name: String
+    var subscribers: Int
+    var subscriberAudience: (Int) -> Audience
+    /// Picks the audience of event `sequence` among the subscribers that did connect.
+    var eventAudience: (_ sequence: Int, _ connected: [Int]) -> Audience
+    /// True: every live subscriber receives every event. False: one recipient per event.
+    var broadcast: Bool
+    /// Outstanding-events window when --rate 0 and no --window is given.
+    var defaultWindowEvents: Int
+}
+
+/// Something that runs alongside the publishing window (the reload scenario's SIGHUPs).
+protocol LoadSideEffect: AnyObject {
+    func start(on loop: EventLoop)
+    func stop()
+    func report(into report: inout Report)
+}
+
+/// Connect, settle, publish, drain, report: the common body of fanout, personal and reload.
+struct LoadRun {
+    let connection: ConnectionOptions
+    let load: LoadOptions
+
+    func execute(_ shape: LoadShape, sideEffect: LoadSideEffect? = nil) throws -> Report {
+        let fileLimit = ProcessProbe.raiseOpenFileLimit()
+        guard shape.subscribers + load.publishConnections + 64 <= fileLimit else {
+            throw BenchError.invalidOption("\(shape.subscribers) subscribers need more open files than the limit \(fileLimit)")
+        }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: connection.threads)
+        defer { try? group.syncShutdownGracefully() }
+        let target = connection.target()
+        let stats = DeliveryStats()
+        let recorders = LatencyRecorders(group: group)
+        let connector = try SubscriberConnector(group: group, target: target, options: connection, stats: stats, recorders: recorders)
+        defer { connector.closeAll() }
+
+        let connected = connector.connect(count: shape.subscribers, audience: shape.subscriberAudience)
+        guard !connected.connectedIndices.isEmpty else {
+            throw BenchError.connectFailed(connected.firstError ?? "unknown error")
+        }
+        let publisher = Publisher(loop: group.next(), target: target, stats: stats)
+        do { try publisher.connect(count: load.publishConnections) } catch {
+            throw BenchError.publishFailed("cannot open a publishing connection: \(error)")
+        }
+        defer { publisher.closeAll() }
+        Thread.sleep(forTimeInterval: connection.settle)
+
+        let indices = connected.connectedIndices
+        let windowEvents = load.window ?? (load.rate > 0 ? Int.max / 4 : shape.defaultWindowEvents)
+        let perEvent = shape.broadcast ? indices.count : 1
+        let plan = PublishPlan(
+            rate: load.rate,
+            durationSeconds: load.duration,
+            maxOutstandingDeliveries: windowEvents >= Int.max / 4 ? Int.max : windowEvents * perEvent,
+            padding: String(repeating: "p", count: load.payloadPadding),
+            audience: { shape.eventAudience($0, indices) },
+            recipientsNow: shape.broadcast ? { stats.liveConnections.load(ordering: .relaxed) } : { 1 }
+        )
+        let cpu = try CPUWindow(serverPid: connection.serverPid)
+        sideEffect?.start(on: group.next())
+        let published = try publisher.run(plan).wait()
+        let drainDeadline = Date().addingTimeInterval(load.drainTimeout)
+        while stats.received.load(ordering: .relaxed) < published.expectedDeliveries, Date() < drainDeadline {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        sideEffect?.stop()
+        var report = Report(scenario: shape.name, server: connection.server)
+        let latency = try recorders.merged()
+        let received = stats.received.load(ordering: .relaxed)
+
+        report.add("subscribers", .int(shape.subscribers))
+        report.add("connected", .int(indices.count))
+        report.add("connect_failed", .int(connected.failed))
+        if let firstError = connected.firstError { report.add("connect_error", .string(firstError)) }
+        report.add("connect_s", .double(connected.seconds))
+        report.add("rate_target", .double(load.rate))
+        report.add("published", .int(published.accepted))
+        report.add("publish_rejected", .int(published.rejected))
+        if let rejection = published.firstRejection { report.add("publish_error", .string(rejection)) }
+        let publishSeconds = Double(published.lastSendNanos &- published.firstSendNanos) / 1e9
+        report.add("publish_rate", .double(publishSeconds > 0 ? Double(published.accepted) / publishSeconds : 0))
+        report.add("expected", .int(published.expectedDeliveries))
+        report.add("received", .int(received))
+        report.add("lost", .int(Swift.max(0, published.expectedDeliveries - received)))
+        report.add("extra", .int(Swift.max(0, received - published.expectedDeliveries)))
+        let deliverySeconds = Double(latency.lastReceiveNanos &- published.firstSendNanos) / 1e9
+        report.add("deliveries_per_s", .double(received > 0 && deliverySeconds > 0 ? Double(received) / deliverySeconds : 0))
+        report.add("p50_ms", .double(Double(latency.histogram.valueAtPercentile(50)) / 1000))
+        report.add("p99_ms", .double(Double(latency.histogram.valueAtPercentile(99)) / 1000))
+        report.add("p999_ms", .double(Double(latency.histogram.valueAtPercentile(99.9)) / 1000))
+        report.add("max_ms", .double(Double(latency.histogram.max) / 1000))
+        report.add("dropped_connections", .int(stats.droppedConnections.load(ordering: .relaxed)))
+        report.add("unmarked_frames", .int(stats.unmarkedFrames.load(ordering: .relaxed)))
+        sideEffect?.report(into: &report)
+        cpu.report(into: &report)
+        return report
+    }
+}

@@ -1,0 +1,135 @@
+import Dispatch
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import Synchronization
+
+struct ConnectSummary {
+    var connectedIndices: [Int] = []
+    var failed = 0
+    var firstError: String?
+    var seconds = 0.0
+}
+
+/// Opens many WebSocket subscribers with a bounded number of attempts in flight, spreading
+/// them over source addresses 127.0.0.1, .2, ... so one address never runs out of ports.
+final class SubscriberConnector: Sendable {
+    private let group: EventLoopGroup
+    private let target: ServerTarget
+    private let options: ConnectionOptions
+    private let stats: DeliveryStats
+    private let recorders: LatencyRecorders
+    private let channels = Mutex<[Channel]>([])
+    private let serverAddress: SocketAddress
+    private static let upgradeTimeoutSeconds = 15
+
+    init(group: EventLoopGroup, target: ServerTarget, options: ConnectionOptions, stats: DeliveryStats, recorders: LatencyRecorders) throws {
+        do {
+            self.serverAddress = try SocketAddress(ipAddress: target.host, port: target.port)
+        } catch {
+            throw BenchError.invalidOption("--host must be an IP address, got \(target.host)")
+        }
+        self.group = group
+        self.target = target
+        self.options = options
+        self.stats = stats
+        self.recorders = recorders
+    }
+
+    /// Blocks until every attempt has succeeded or failed. Call from a thread outside the group.
+    func connect(count: Int, audience: (Int) -> Audience) -> ConnectSummary {
+        let started = realtimeNanos()
+        let permits = DispatchSemaphore(value: options.connectConcurrency)
+        let allDone = DispatchGroup()
+        let summary = Mutex(ConnectSummary())
+        for index in 0..<count {
+            permits.wait()
+            allDone.enter()
+            let request = target.subscribeRequest(for: audience(index))
+            connectOne(index: index, uri: request.uri, headers: request.headers).whenComplete { result in
+                summary.withLock { summary in
+                    switch result {
+                    case .success: summary.connectedIndices.append(index)
+                    case .failure(let error):
+                        summary.failed += 1
+                        if summary.firstError == nil { summary.firstError = "\(error)" }
+                    }
+                }
+                permits.signal()
+                allDone.leave()
+            }
+        }
+        allDone.wait()
+        var result = summary.withLock { $0 }
+        result.connectedIndices.sort()
+        result.seconds = Double(realtimeNanos() - started) / 1e9
+        return result
+    }
+
+    /// Closes every subscriber; closes from here on are not counted as drops.
+    func closeAll() {
+        stats.stopping.store(true, ordering: .relaxed)
+        let open = channels.withLock { channels -> [Channel] in
+            defer { channels.removeAll() }
+            return channels
+        }
+        let closes = open.map { $0.close().recover { _ in } }
+        if let loop = open.first?.eventLoop {
+            _ = try? EventLoopFuture.andAllComplete(closes, on: loop).wait()
+        }
+    }
+
+    private func sourceAddress(for index: Int) throws -> SocketAddress {
+        let octet = 1 + index / options.connectionsPerSource
+        guard octet <= 254 else {
+            throw BenchError.invalidOption("too many subscribers for --connections-per-source \(options.connectionsPerSource)")
+        }
+        return try SocketAddress(ipAddress: "127.0.0.\(octet)", port: 0)
+    }
+
+    private func connectOne(index: Int, uri: String, headers: HTTPHeaders) -> EventLoopFuture<Void> {
+        let loop = group.next()
+        let source: SocketAddress
+        do { source = try sourceAddress(for: index) } catch { return loop.makeFailedFuture(error) }
+        let outcome = UpgradeOutcome(promise: loop.makePromise(of: Void.self))
+        let stats = self.stats
+        let recorders = self.recorders
+        let bootstrap = ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(10))
+            .channelOption(.socketOption(.so_reuseaddr), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .bind(to: source)
+            .channelInitializer { channel in
+                let requestHandler = UpgradeRequestHandler(uri: uri, headers: headers, outcome: outcome)
+                let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20) { channel, _ in
+                    channel.pipeline.addHandler(DeliveryHandler(stats: stats, recorder: recorders.recorder(for: channel.eventLoop)))
+                        .map { outcome.succeed() }
+                }
+                let config: NIOHTTPClientUpgradeSendableConfiguration = (
+                    upgraders: [upgrader],
+                    completionHandler: { context in
+                        context.pipeline.removeHandler(requestHandler, promise: nil)
+                    }
+                )
+                channel.eventLoop.scheduleTask(in: .seconds(Int64(Self.upgradeTimeoutSeconds))) {
+                    if !outcome.isDone {
+                        outcome.fail(BenchError.upgradeTimeout(seconds: Self.upgradeTimeoutSeconds))
+                        channel.close(promise: nil)
+                    }
+                }
+                return channel.pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, withClientUpgrade: config)
+                    .flatMap { channel.pipeline.addHandler(requestHandler) }
+            }
+        return bootstrap.connect(to: serverAddress)
+            .flatMap { channel in
+                outcome.promise.futureResult.map {
+                    self.channels.withLock { $0.append(channel) }
+                }
+            }
+            .flatMapError { error in
+                outcome.fail(error)
+                return loop.makeFailedFuture(error)
+            }
+    }
+}

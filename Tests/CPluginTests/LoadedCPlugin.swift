@@ -1,0 +1,122 @@
+// Loads a REAL bundled plugin (.so built next to the test executable) with dlopen, exactly as
+// the host does, and calls it through its descriptor.
+import CGatewayPlugin
+import CJansson
+import Foundation
+import GatewayJSON
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct PluginLoadError: Error, CustomStringConvertible {
+    let description: String
+}
+
+/// The folder holding the test executable: SwiftPM puts the plugin products there too.
+func testExecutableFolder() -> URL {
+    var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+    let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+    let path = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+                         : CommandLine.arguments[0]
+    return URL(fileURLWithPath: path).deletingLastPathComponent()
+}
+
+struct LoadedCPlugin: @unchecked Sendable {
+    let path: String
+    let descriptor: UnsafePointer<gw_plugin_descriptor>
+
+    /// Opens lib<product>.so the way the host does (never closed).
+    static func load(product: String) throws -> LoadedCPlugin {
+        let path = testExecutableFolder().appendingPathComponent("lib\(product).so").path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw PluginLoadError(description: "\(path) does not exist: build the '\(product)' product "
+                + "(swift build --build-tests builds it) before running these tests")
+        }
+        guard let handle = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+            throw PluginLoadError(description: "dlopen(\(path)) failed: \(String(cString: dlerror()))")
+        }
+        guard let symbol = dlsym(handle, GW_PLUGIN_ENTRY_SYMBOL) else {
+            throw PluginLoadError(description: "\(path) does not export \(GW_PLUGIN_ENTRY_SYMBOL)")
+        }
+        let entry = unsafeBitCast(symbol, to: gw_plugin_entry_fn.self)
+        guard let descriptor = entry() else {
+            throw PluginLoadError(description: "\(path): the entry function returned NULL")
+        }
+        return LoadedCPlugin(path: path, descriptor: descriptor)
+    }
+
+    var name: String { String(cString: descriptor.pointee.name) }
+
+    /// create() with a JSON config; returns the instance or the plugin's error text.
+    func create(config json: String, context: UInt = 0xC0FFEE) throws -> Result<CPluginInstance, CreateRefusal> {
+        let config = try JSON.parse(json)
+        var error = gw_message()
+        let contextPointer = OpaquePointer(bitPattern: context)
+        guard let instance = descriptor.pointee.create(CTestHost.services, contextPointer, config.pointer, &error) else {
+            return .failure(CreateRefusal(message: error.string))
+        }
+        return .success(CPluginInstance(descriptor: descriptor, instance: instance))
+    }
+
+    /// create() that must succeed.
+    func instance(config json: String = "{}") throws -> CPluginInstance {
+        switch try create(config: json) {
+        case .success(let instance): return instance
+        case .failure(let refusal): throw PluginLoadError(description: "create refused: \(refusal.message)")
+        }
+    }
+}
+
+struct CreateRefusal: Error { let message: String }
+
+/// One instance; destroy() must be called once no hook is running.
+struct CPluginInstance: @unchecked Sendable {
+    let descriptor: UnsafePointer<gw_plugin_descriptor>
+    let instance: OpaquePointer
+
+    func destroy() { descriptor.pointee.destroy(instance) }
+}
+
+extension gw_message {
+    var string: String {
+        withUnsafeBytes(of: text) { raw in String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self) }
+    }
+}
+
+/// Host services for the tests: log lines are recorded; alloc/free are plain malloc/free.
+final class CTestHost: @unchecked Sendable {
+    struct LogLine: Sendable {
+        let context: UInt
+        let level: gw_log_level
+        let text: String
+    }
+
+    static let shared = CTestHost()
+    private let lock = NSLock()
+    private var lines: [LogLine] = []
+
+    static let services: UnsafeMutablePointer<gw_host_services> = {
+        let services = UnsafeMutablePointer<gw_host_services>.allocate(capacity: 1)
+        services.initialize(to: gw_host_services(
+            struct_size: MemoryLayout<gw_host_services>.size,
+            abi_major: UInt32(GW_PLUGIN_ABI_MAJOR),
+            abi_minor: UInt32(GW_PLUGIN_ABI_MINOR),
+            log: { context, level, message in
+                let text = message.map { String(cString: $0) } ?? ""
+                CTestHost.shared.record(LogLine(context: UInt(bitPattern: context.map { Int(bitPattern: $0) } ?? 0),
+                                                level: level, text: text))
+            },
+            alloc: { size in malloc(size) },
+            free: { pointer in Glibc.free(pointer) }
+        ))
+        return services
+    }()
+
+    private func record(_ line: LogLine) { lock.withLock { lines.append(line) } }
+
+    func logLines(containing needle: String) -> [LogLine] {
+        lock.withLock { lines.filter { $0.text.contains(needle) } }
+    }
+}

@@ -1,0 +1,41 @@
+// A gw_host_services table provided by the test: log lines land in an array per host, so a
+// test can assert what a plugin logged; alloc/free count outstanding buffers.
+import CGatewayPlugin
+import Foundation
+
+final class TestHost: @unchecked Sendable {
+    private let lock = NSLock()
+    private var lines: [(level: gw_log_level, text: String)] = []
+    let services: UnsafeMutablePointer<gw_host_services>
+
+    init() {
+        services = .allocate(capacity: 1)
+        services.initialize(to: gw_host_services(
+            struct_size: MemoryLayout<gw_host_services>.size,
+            abi_major: UInt32(GW_PLUGIN_ABI_MAJOR), abi_minor: UInt32(GW_PLUGIN_ABI_MINOR),
+            log: { context, level, message in
+                guard let context, let message else { return }
+                let host = Unmanaged<TestHost>.fromOpaque(UnsafeRawPointer(context)).takeUnretainedValue()
+                host.append(level, String(cString: message))
+            },
+            alloc: { size in malloc(size) },
+            free: { pointer in Foundation.free(pointer) }))
+    }
+
+    deinit { services.deallocate() }
+
+    /// The context pointer handed to create(): this object, so log lines find their way back.
+    var context: OpaquePointer { OpaquePointer(Unmanaged.passUnretained(self).toOpaque()) }
+
+    private func append(_ level: gw_log_level, _ text: String) {
+        lock.lock()
+        lines.append((level, text))
+        lock.unlock()
+    }
+
+    var logLines: [(level: gw_log_level, text: String)] {
+        lock.lock()
+        defer { lock.unlock() }
+        return lines
+    }
+}
