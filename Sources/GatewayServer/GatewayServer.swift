@@ -34,6 +34,7 @@ public final class GatewayServer: @unchecked Sendable {
         context = ServerContext(config: config, logger: logger, verifier: verifier, chain: ChainReference(chain),
                                 history: history, metrics: .shared, loops: loops, blockingPool: blockingPool)
         context.attachRouter(ids: EventIdGenerator(startingAfter: history.lastEventId()))
+        context.attachAttachments(AttachmentService(config: config, store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger), chain: context.chain, logger: logger))
     }
 
     /// Binds and starts accepting. Returns the bound address (useful with port 0).
@@ -93,6 +94,9 @@ public final class GatewayServer: @unchecked Sendable {
     }
 
     public var currentChain: PluginChain { context.chain.current }
+
+    /// WebSocket clients connected right now.
+    public var connectionCount: Int { context.fanOut.connectionCount }
 
     /// SIGTERM: stop accepting, close every WebSocket with 1001 (going away), flush history.
     public func shutdown() {

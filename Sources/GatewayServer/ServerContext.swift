@@ -13,6 +13,8 @@ final class ServerContext: @unchecked Sendable {
     let verifier: TokenVerifier
     let chain: ChainReference
     let history: HistoryStore?
+    /// Set once at start with the router; nil when attachments are not configured.
+    private(set) var attachments: AttachmentService?
     let metrics: GatewayMetrics
     let fanOut: FanOut
     let blockingPool: NIOThreadPool
@@ -30,6 +32,10 @@ final class ServerContext: @unchecked Sendable {
         self.metrics = metrics
         self.fanOut = FanOut(loops: loops, metrics: metrics)
         self.blockingPool = blockingPool
+    }
+
+    func attachAttachments(_ service: AttachmentService) {
+        attachments = service
     }
 
     func attachRouter(ids: EventIdGenerator) {

@@ -9,7 +9,7 @@ struct BenchError: Error, CustomStringConvertible {
         BenchError(code: "bench.connect_failed", message: "no subscriber could connect: \(detail). Is the server running on that host and port?")
     }
     static func upgradeRejected(status: UInt, uri: String) -> BenchError {
-        BenchError(code: "bench.upgrade_rejected", message: "the server answered HTTP \(status) instead of 101 for \(uri). Check the token secret (--secret) and the --server kind.")
+        BenchError(code: "bench.upgrade_rejected", message: "the server answered HTTP \(status) instead of 101 for \(uri). Check the token secret (--secret) and the --server kind")
     }
     static func closedBeforeUpgrade() -> BenchError {
         BenchError(code: "bench.closed_before_upgrade", message: "the server closed the connection before the WebSocket upgrade finished")

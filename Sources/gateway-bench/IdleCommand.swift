@@ -40,7 +40,7 @@ struct IdleCommand: ParsableCommand {
         let clientRSSBefore = ProcessProbe.selfRSSKilobytes() ?? 0
         let connected = connector.connect(count: connections, audience: { _ in .fanout })
         guard !connected.connectedIndices.isEmpty else {
-            throw BenchError.connectFailed(connected.firstError ?? "unknown error")
+            throw connected.noneConnectedError
         }
         Thread.sleep(forTimeInterval: Swift.max(hold, connection.settle))
         let rssAfter = try ProcessProbe.rssKilobytes(pid: serverPid)

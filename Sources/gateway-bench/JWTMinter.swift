@@ -40,27 +40,7 @@ struct JWTMinter {
     }
 
     static func base64URL(_ bytes: [UInt8]) -> String {
-        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
-        var output = [UInt8]()
-        output.reserveCapacity((bytes.count * 4 + 2) / 3)
-        var index = 0
-        while index + 2 < bytes.count {
-            let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8 | UInt32(bytes[index + 2])
-            for shift in [18, 12, 6, 0] { output.append(alphabet[Int((chunk >> UInt32(shift)) & 63)]) }
-            index += 3
-        }
-        let remaining = bytes.count - index
-        if remaining == 1 {
-            let chunk = UInt32(bytes[index]) << 16
-            output.append(alphabet[Int((chunk >> 18) & 63)])
-            output.append(alphabet[Int((chunk >> 12) & 63)])
-        } else if remaining == 2 {
-            let chunk = UInt32(bytes[index]) << 16 | UInt32(bytes[index + 1]) << 8
-            output.append(alphabet[Int((chunk >> 18) & 63)])
-            output.append(alphabet[Int((chunk >> 12) & 63)])
-            output.append(alphabet[Int((chunk >> 6) & 63)])
-        }
-        return String(decoding: output, as: UTF8.self)
+        Base64.encode(bytes, alphabet: Base64.urlAlphabet, padded: false)
     }
 
     /// Subjects and principals are bench-generated ASCII; escaping quotes and backslashes is enough.

@@ -43,7 +43,7 @@ struct LoadRun {
 
         let connected = connector.connect(count: shape.subscribers, audience: shape.subscriberAudience)
         guard !connected.connectedIndices.isEmpty else {
-            throw BenchError.connectFailed(connected.firstError ?? "unknown error")
+            throw connected.noneConnectedError
         }
         let publisher = Publisher(loop: group.next(), target: target, stats: stats)
         do { try publisher.connect(count: load.publishConnections) } catch {

@@ -2,13 +2,19 @@ import Dispatch
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOWebSocket
 import Synchronization
 
 struct ConnectSummary {
     var connectedIndices: [Int] = []
     var failed = 0
     var firstError: String?
+    /// The first failure when it was one of the bench's own (e.g. an HTTP 401 on upgrade).
+    var firstBenchError: BenchError?
+
+    /// The error to report when no subscriber connected: the bench's own code when it has one.
+    var noneConnectedError: BenchError {
+        firstBenchError ?? BenchError.connectFailed(firstError ?? "unknown error")
+    }
     var seconds = 0.0
 }
 
@@ -53,7 +59,10 @@ final class SubscriberConnector: Sendable {
                     case .success: summary.connectedIndices.append(index)
                     case .failure(let error):
                         summary.failed += 1
-                        if summary.firstError == nil { summary.firstError = "\(error)" }
+                        if summary.firstError == nil {
+                            summary.firstError = "\(error)"
+                            summary.firstBenchError = error as? BenchError
+                        }
                     }
                 }
                 permits.signal()
@@ -101,25 +110,17 @@ final class SubscriberConnector: Sendable {
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .bind(to: source)
             .channelInitializer { channel in
-                let requestHandler = UpgradeRequestHandler(uri: uri, headers: headers, outcome: outcome)
-                let upgrader = NIOWebSocketClientUpgrader(maxFrameSize: 1 << 20) { channel, _ in
-                    channel.pipeline.addHandler(DeliveryHandler(stats: stats, recorder: recorders.recorder(for: channel.eventLoop)))
-                        .map { outcome.succeed() }
-                }
-                let config: NIOHTTPClientUpgradeSendableConfiguration = (
-                    upgraders: [upgrader],
-                    completionHandler: { context in
-                        context.pipeline.removeHandler(requestHandler, promise: nil)
-                    }
-                )
                 channel.eventLoop.scheduleTask(in: .seconds(Int64(Self.upgradeTimeoutSeconds))) {
                     if !outcome.isDone {
                         outcome.fail(BenchError.upgradeTimeout(seconds: Self.upgradeTimeoutSeconds))
                         channel.close(promise: nil)
                     }
                 }
-                return channel.pipeline.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, withClientUpgrade: config)
-                    .flatMap { channel.pipeline.addHandler(requestHandler) }
+                let handler = SubscriberHandler(
+                    uri: uri, headers: headers, outcome: outcome, stats: stats,
+                    recorder: recorders.recorder(for: channel.eventLoop)
+                )
+                return channel.pipeline.addHandler(handler)
             }
         return bootstrap.connect(to: serverAddress)
             .flatMap { channel in

@@ -32,7 +32,10 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let server = try GatewayServer(config: configuration, chain: chain, pluginHost: host, logger: logger)
-        try server.start(listen: listen)
+        let address = try server.start(listen: listen)
+        // One plain line on stdout, for people and for scripts that started us on port 0.
+        print("gateway listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
+        fflush(stdout)
 
         let stop = DispatchSemaphore(value: 0)
         let signals = SignalHandlers()

@@ -82,7 +82,7 @@ struct AttachmentStoreTests {
             let upload = try store.beginUpload()
             try upload.write(Array("left behind".utf8))
             // Simulate a crash: the process dies before abort or commit, so the file stays.
-            try FileManager.default.copyItem(atPath: upload.temporaryPath, atPath: upload.temporaryPath + "-crashed")
+            try FileManager.default.copyItem(atPath: upload.temporaryPath, toPath: upload.temporaryPath + "-crashed")
         }
         #expect(folder.files(under: folder.file("attachments")).count == 1)
         _ = try makeStore(folder)

@@ -135,12 +135,12 @@ struct HistoryDurabilityTests {
     @Test func unusableFilesFailWithStableCodes() throws {
         let folder = TemporaryFolder()
         // A regular file where a folder is needed.
-        FileManager.default.createFile(atPath: folder.file("plain"), contents: Data("x".utf8))
+        _ = FileManager.default.createFile(atPath: folder.file("plain"), contents: Data("x".utf8))
         let notAFolder = #expect(throws: StoreError.self) { try HistoryStore(path: folder.file("plain/history.sqlite")) }
         #expect(notAFolder?.code == "store.open_failed")
 
         // A file that is not a SQLite database.
-        FileManager.default.createFile(atPath: folder.file("garbage.sqlite"),
+        _ = FileManager.default.createFile(atPath: folder.file("garbage.sqlite"),
                                        contents: Data(repeating: 0x5a, count: 4096))
         let garbage = #expect(throws: StoreError.self) { try HistoryStore(path: folder.file("garbage.sqlite")) }
         #expect(garbage?.code == "store.sqlite")

@@ -14,7 +14,7 @@ import Testing
     }
 
     private func good(_ name: String, _ library: String = "libgood.so", targets: String = "ok",
-                      _ principals: [String] = []) -> GatewayConfig.Plugin {
+                      principals: [String] = []) -> GatewayConfig.Plugin {
         Fixtures.entry(name, library, [
             ("tag", .string(name)), ("targets", .string(targets)),
             ("principals", .array(principals.map { .string($0) })),

@@ -109,10 +109,9 @@ final class LogRecorder: @unchecked Sendable {
             get { metadata[key] }
             set { metadata[key] = newValue }
         }
-        func log(level: Logger.Level, message: Logger.Message, metadata explicit: Logger.Metadata?,
-                 source: String, file: String, function: String, line: UInt) {
-            let merged = metadata.merging(explicit ?? [:]) { $1 }
-            recorder.append(Line(level: level, message: message.description,
+        func log(event: LogEvent) {
+            let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+            recorder.append(Line(level: event.level, message: event.message.description,
                                  metadata: merged.mapValues { $0.description }))
         }
     }

@@ -28,6 +28,7 @@ final class EventRouter: @unchecked Sendable {
             event = try EventNormalizer.normalize(input, id: id, publisher: publisher,
                                                   defaultHost: hostFallback ?? server.config.server.defaultHost,
                                                   now: ISOTimestamp.now())
+            try server.attachments?.expand(event, for: publisher)
         } catch {
             server.metrics.drop(.invalidEvent)
             throw error
@@ -50,6 +51,7 @@ final class EventRouter: @unchecked Sendable {
         let sender = view["source"]["id"].string ?? publisher.id
         let payload = event.encoded()
         let frame = WebSocketFrameBytes.text(payload, allocator: server.allocator)
+        server.attachments?.grant(event, to: targets)
         server.history?.record(StoredEvent(id: id, host: host, sender: sender, principals: targets,
                                            timestamp: view["timestamp"].string ?? ISOTimestamp.now(), payload: payload))
         server.fanOut.publish(RoutedEvent(id: id, host: host, senderId: sender, targets: targets, frame: frame,

@@ -28,6 +28,14 @@ enum APIRoutes {
         config.server.maxEventBytes
     }
 
+    static func bodyHandling(for head: HTTPRequestHead, server: ServerContext, channel: Channel) -> BodyHandling {
+        let target = RequestTarget(head.uri)
+        if head.method == .POST && target.path == AttachmentRoutes.uploadPath {
+            return AttachmentRoutes.beginUpload(head: head, target: target, server: server, channel: channel)
+        }
+        return .buffered
+    }
+
     static func handle(_ request: APIRequest, server: ServerContext, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
         let path = request.target.path
         let method = request.head.method
@@ -59,6 +67,9 @@ enum APIRoutes {
             return eventLoop.makeSucceededFuture(.error(GatewayError(
                 code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))
         default:
+            if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
+                return only(.GET) { AttachmentRoutes.serve(request, server: server, eventLoop: eventLoop) }
+            }
             return eventLoop.makeSucceededFuture(.error(.notFound(path)))
         }
     }

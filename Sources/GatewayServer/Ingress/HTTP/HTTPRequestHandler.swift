@@ -14,6 +14,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var head: HTTPRequestHead?
     private var body: ByteBuffer?
     private var rejected = false
+    private var streaming: StreamingRequestBody?
 
     init(server: ServerContext, setup: ConnectionSetup) {
         self.server = server
@@ -26,13 +27,25 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.head = head
             body = nil
             rejected = false
-            let limit = APIRoutes.bodyLimit(for: head, config: server.config)
-            if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+            switch APIRoutes.bodyHandling(for: head, server: server, channel: context.channel) {
+            case .buffered:
+                let limit = APIRoutes.bodyLimit(for: head, config: server.config)
+                if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
+                    rejected = true
+                    respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+                }
+            case .streaming(let receiver):
+                streaming = receiver
+            case .reject(let response):
                 rejected = true
-                respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+                respond(context: context, head: head, response, close: true)
             }
         case .body(var chunk):
             guard let head, !rejected else { return }
+            if let streaming {
+                streaming.receive(chunk)
+                return
+            }
             let limit = APIRoutes.bodyLimit(for: head, config: server.config)
             if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                 rejected = true
@@ -42,6 +55,20 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
             guard let head, !rejected else { return }
+            if let receiver = streaming {
+                streaming = nil
+                self.head = nil
+                receiver.finish().whenComplete { result in
+                    switch result {
+                    case .success(let response):
+                        self.respond(context: context, head: head, response, close: !head.isKeepAlive || response.status.code >= 400)
+                    case .failure(let error):
+                        self.server.logger.error("upload failed", metadata: ["error": "\(error)"])
+                        self.respond(context: context, head: head, .error(GatewayError(code: "http.internal", message: "The upload failed; see the gateway log.", status: 500)), close: true)
+                    }
+                }
+                return
+            }
             let request = APIRequest(head: head, body: body ?? ByteBuffer(), refusedUpgrade: setup.refusal)
             self.head = nil
             body = nil
@@ -65,12 +92,35 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
         context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
         if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+            if let file = response.file {
+                writeFile(file, context: context)
+            } else if !response.body.isEmpty {
+                context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
+            }
         }
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         if close {
             written.whenComplete { _ in context.close(promise: nil) }
         }
+    }
+
+    /// sendfile(2) through a FileRegion: large attachments never pass through user-space buffers.
+    private func writeFile(_ file: HTTPResponse.FileBody, context: ChannelHandlerContext) {
+        guard file.length > 0 else { return }
+        do {
+            let handle = try NIOFileHandle(_deprecatedPath: file.path)
+            let region = FileRegion(fileHandle: handle, readerIndex: Int(file.offset), endIndex: Int(file.offset + file.length))
+            context.write(wrapOutboundOut(.body(.fileRegion(region)))).whenComplete { _ in try? handle.close() }
+        } catch {
+            server.logger.error("cannot open a stored file", metadata: ["path": "\(file.path)", "error": "\(error)"])
+            context.close(promise: nil)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        streaming?.abort()
+        streaming = nil
+        context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

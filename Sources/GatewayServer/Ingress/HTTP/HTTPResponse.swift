@@ -7,6 +7,23 @@ struct HTTPResponse {
     var status: HTTPResponseStatus
     var headers: HTTPHeaders
     var body: [UInt8]
+    /// A byte range of a file sent with sendfile instead of `body` (attachments, Range requests).
+    /// The route sets Content-Length to `length`.
+    var file: FileBody?
+
+    struct FileBody {
+        let path: String
+        let offset: Int64
+        let length: Int64
+    }
+
+    static func file(_ status: HTTPResponseStatus, _ file: FileBody, headers: HTTPHeaders) -> HTTPResponse {
+        var response = HTTPResponse(status: status, contentType: headers.first(name: "Content-Type") ?? "application/octet-stream",
+                                    body: [], headers: headers)
+        response.headers.replaceOrAdd(name: "Content-Length", value: String(file.length))
+        response.file = file
+        return response
+    }
 
     init(status: HTTPResponseStatus, contentType: String, body: [UInt8], headers extra: HTTPHeaders = [:]) {
         self.status = status

@@ -1,0 +1,88 @@
+import GatewayAuth
+import GatewayCore
+import GatewayStore
+import NIOCore
+import NIOHTTP1
+
+/// POST /api/v1/attachments (streamed upload) and GET|HEAD /api/v1/attachments/<id>[/thumbnail].
+enum AttachmentRoutes {
+    static let uploadPath = "/api/v1/attachments"
+    /// Multipart framing (boundaries, part headers, small form fields) allowed on top of max_bytes.
+    static let multipartOverheadBytes = 64 * 1024
+
+    /// On the event loop, at the head of POST /api/v1/attachments: everything that can be refused
+    /// before reading a byte of the body is refused here (401, 413 from Content-Length, 400).
+    static func beginUpload(head: HTTPRequestHead, target: RequestTarget, server: ServerContext, channel: Channel) -> BodyHandling {
+        guard let service = server.attachments else { return .reject(.error(.attachmentsDisabled())) }
+        let identity: Identity
+        switch Authentication.identify(token: RequestCredentials(head: head, query: target.query).token, verifier: server.verifier) {
+        case .success(let value): identity = value
+        case .failure(let error): return .reject(.error(error))
+        }
+        let maxBytes = server.config.attachments.maxBytes
+        let contentType = head.headers.first(name: "Content-Type") ?? ""
+        let mime = DeclaredFile.normalizedMIME(contentType)
+        var multipart: MultipartFileExtractor?
+        if mime == "multipart/form-data" {
+            guard let boundary = MultipartFileExtractor.boundary(fromContentType: contentType) else {
+                return .reject(.error(.attachmentBadMultipart("multipart/form-data needs a boundary parameter of 1 to 70 characters.")))
+            }
+            multipart = MultipartFileExtractor(boundary: boundary)
+        }
+        let allowed = multipart == nil ? maxBytes : maxBytes + multipartOverheadBytes
+        if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > allowed {
+            return .reject(.error(.attachmentTooLarge(maxBytes)))
+        }
+        let clientType = head.headers.first(name: "X-Attachment-Type") ?? target.query["type"]
+        if let clientType, !isValidTypeName(clientType) {
+            return .reject(.error(.attachmentInvalid("The attachment type must be 1 to 64 letters, digits, '_' or '-'.")))
+        }
+        let name = head.headers.first(name: "X-File-Name").map(RequestTarget.percentDecode) ?? target.query["name"]
+        let declaration = UploadDeclaration(
+            file: DeclaredFile(type: clientType ?? DeclaredFile.defaultType(forMIME: mime), mime: mime,
+                               name: DeclaredFile.sanitizedName(name)),
+            typeChosenByClient: clientType != nil)
+        let upload: UploadFile
+        do throws(StoreError) {
+            upload = try service.store.beginUpload(maxBytes: Int64(maxBytes))
+        } catch {
+            server.logger.error("cannot start an upload", metadata: ["error": "\(error)"])
+            return .reject(.error(.attachmentStorageFailed()))
+        }
+        let ingest = AttachmentIngest(store: service.store, chain: server.chain.current,
+                                      thumbnailWidth: server.config.attachments.thumbnailWidth,
+                                      thumbnailHeight: server.config.attachments.thumbnailHeight, logger: server.logger)
+        return .streaming(AttachmentUpload(channel: channel, pool: server.blockingPool, upload: upload, ingest: ingest,
+                                           owner: identity.id, declared: declaration, multipart: multipart, fileLimit: maxBytes))
+    }
+
+    static func isValidTypeName(_ type: String) -> Bool {
+        (1...64).contains(type.utf8.count) && type.utf8.allSatisfy { byte in
+            (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte) || byte == 0x5F || byte == 0x2D
+        }
+    }
+
+    /// GET|HEAD /api/v1/attachments/<id> and /api/v1/attachments/<id>/thumbnail.
+    static func serve(_ request: APIRequest, server: ServerContext, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+        guard let service = server.attachments else { return eventLoop.makeSucceededFuture(.error(.attachmentsDisabled())) }
+        let identity: Identity
+        switch APIRoutes.authenticate(request, server: server) {
+        case .success(let value): identity = value
+        case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
+        }
+        let rest = request.target.path.dropFirst(uploadPath.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        let variant: AttachmentServing.Variant
+        switch rest.count {
+        case 1: variant = .original
+        case 2 where rest[1] == "thumbnail": variant = .thumbnail
+        default: return eventLoop.makeSucceededFuture(.error(.notFound(request.target.path)))
+        }
+        let id = String(rest[0])
+        guard !id.isEmpty else { return eventLoop.makeSucceededFuture(.error(.notFound(request.target.path))) }
+        let head = request.head
+        // SQLite lookups and a stat: blocking work, off the event loop.
+        return server.blockingPool.runIfActive(eventLoop: eventLoop) {
+            AttachmentServing(service: service).response(id: id, variant: variant, identity: identity, head: head)
+        }
+    }
+}

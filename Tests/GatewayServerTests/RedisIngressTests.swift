@@ -1,0 +1,79 @@
+import Foundation
+import GatewayChatClient
+import GatewayJSON
+import Testing
+
+/// pyams_chat publishes on the Redis channel chat:main; a real redis-server carries it here.
+@Suite struct RedisIngressTests {
+    @Test func pyamsMessageOnRedisReachesItsTarget() async throws {
+        let redis = try RedisServerProcess()
+        defer { redis.stop() }
+        let gateway = try TestGateway { config in
+            config.redis.enabled = true
+            config.redis.port = redis.port
+        }
+        defer { gateway.stop() }
+        let user = try await gateway.connect(gateway.token("test:user"), headers: [("Origin", "http://example.com")])
+        let message = #"{"action":"notify","category":"pyams.test","status":"info","source":{"id":"system:admin","title":"System manager authentication"},"title":"Test message","message":"Test message content","url":null,"timestamp":"2026-11-22T10:00:00.000000+00:00","host":"http://example.com","target":{"principals":["test:user"]}}"#
+        var subscribers = 0
+        for _ in 0..<50 where subscribers == 0 {
+            subscribers = try redis.publish(channel: "chat:main", message)
+            if subscribers == 0 { try await Task.sleep(for: .milliseconds(100)) }
+        }
+        #expect(subscribers == 1, "the gateway subscribed to chat:main")
+        let event = try await user.nextJSON()
+        #expect(event.view["message"].string == "Test message content")
+        #expect(event.view["source"]["id"].string == "system:admin", "Redis is trusted: the source is kept")
+        #expect(event.view["id"].int != nil)
+
+        // Not JSON: dropped with a log line; the ingress keeps working.
+        _ = try redis.publish(channel: "chat:main", "this is not json")
+        _ = try redis.publish(channel: "chat:main", message.replacingOccurrences(of: "Test message content", with: "second"))
+        #expect(try await user.nextJSON().view["message"].string == "second")
+    }
+}
+
+/// redis-server as a child process on a free port, without persistence.
+final class RedisServerProcess {
+    let port: Int
+    private let process = Process()
+
+    init() throws {
+        guard let server = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile) else {
+            throw TestFailure("redis-server is not installed (apt-get install redis-server; .ci/run does it)")
+        }
+        port = Int.random(in: 20000...45000)
+        process.executableURL = URL(fileURLWithPath: server)
+        process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        for _ in 0..<50 {
+            if (try? command(["PING"])) == "PONG" { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TestFailure("redis-server did not start on port \(port)")
+    }
+
+    func publish(channel: String, _ message: String) throws -> Int {
+        Int(try command(["PUBLISH", channel, message])) ?? 0
+    }
+
+    func command(_ arguments: [String]) throws -> String {
+        let cli = Process()
+        cli.executableURL = URL(fileURLWithPath: "/usr/bin/redis-cli")
+        cli.arguments = ["-p", String(port)] + arguments
+        let output = Pipe()
+        cli.standardOutput = output
+        cli.standardError = FileHandle.nullDevice
+        try cli.run()
+        cli.waitUntilExit()
+        return String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func stop() {
+        process.terminate()
+        process.waitUntilExit()
+    }
+}
