@@ -116,9 +116,9 @@ let package = Package(
         ),
 
         // MARK: Bundled plugins (Plugins/), each built as its own shared object
-        .target(name: "CategoryTargets", dependencies: ["GatewayPlugin"], path: "Plugins/CategoryTargets"),
-        .target(name: "MessageTypeFilter", dependencies: ["GatewayPlugin"], path: "Plugins/MessageTypeFilter"),
-        .target(name: "AttachmentValidator", dependencies: ["GatewayPlugin"], path: "Plugins/AttachmentValidator"),
+        .target(name: "CategoryTargets", dependencies: ["GatewayPlugin"], path: "Plugins/CategoryTargets", exclude: ["README.md"]),
+        .target(name: "MessageTypeFilter", dependencies: ["GatewayPlugin"], path: "Plugins/MessageTypeFilter", exclude: ["README.md"]),
+        .target(name: "AttachmentValidator", dependencies: ["GatewayPlugin"], path: "Plugins/AttachmentValidator", exclude: ["README.md"]),
         .target(
             name: "Thumbnailer", dependencies: ["CGatewayPlugin"], path: "Plugins/Thumbnailer",
             linkerSettings: [.linkedLibrary("gd")]

@@ -164,7 +164,7 @@ if ((with_gateway)); then gateway_pid=$gateway_on_pid; fi
 both "fanout-${subs_small}-max" fanout --subscribers "$subs_small" --rate 0 --duration "$duration"
 both "fanout-${subs_small}-rate${rate_latency}" fanout --subscribers "$subs_small" --rate "$rate_latency" --duration "$duration"
 both "fanout-${subs_large}-max" fanout --subscribers "$subs_large" --rate 0 --duration "$duration"
-both "personal-${users}-max" personal --users "$users" --rate 0 --duration "$duration"
+both "personal-${users}-max" personal --users "$users" --rate 0 --duration "$duration" --publish-connections 32
 both "idle-${idle_conns}" idle --connections "$idle_conns"
 if ((with_gateway)); then
     # Scenario 5: reload under load. nchan's reload (SIGHUP to the nginx master) replaces the

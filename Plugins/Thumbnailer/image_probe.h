@@ -17,6 +17,9 @@
 #include <stdint.h>
 #include "gateway_plugin.h"
 
+/* Internal to libThumbnailer.so: only gateway_plugin_entry is exported. */
+#pragma GCC visibility push(hidden)
+
 typedef enum image_format {
     IMAGE_FORMAT_UNKNOWN = 0,
     IMAGE_FORMAT_PNG,
@@ -55,5 +58,7 @@ const char *image_format_name(image_format format);
  */
 gw_result image_probe_inspect(const uint8_t *bytes, size_t length, image_format declared,
                               const image_limits *limits, image_probe *probe, gw_message *message);
+
+#pragma GCC visibility pop
 
 #endif /* THUMBNAILER_IMAGE_PROBE_H */

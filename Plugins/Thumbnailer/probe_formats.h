@@ -10,6 +10,9 @@
 
 #include "image_probe.h"
 
+/* Internal to libThumbnailer.so: only gateway_plugin_entry is exported. */
+#pragma GCC visibility push(hidden)
+
 /** GW_OK when width x height is within limits; GW_REJECT with a coded message otherwise. */
 gw_result probe_check_dimensions(const char *what, uint64_t width, uint64_t height,
                                  const image_limits *limits, gw_message *message);
@@ -26,5 +29,7 @@ static inline uint32_t probe_read_be32(const uint8_t *p) {
 }
 static inline uint16_t probe_read_be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint16_t probe_read_le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+
+#pragma GCC visibility pop
 
 #endif /* THUMBNAILER_PROBE_FORMATS_H */

@@ -9,6 +9,9 @@
 
 #include "image_probe.h"
 
+/* Internal to libThumbnailer.so: only gateway_plugin_entry is exported. */
+#pragma GCC visibility push(hidden)
+
 /** Fits width x height into box_width x box_height, aspect kept, never enlarged, each side >= 1. */
 void thumbnail_fit(uint32_t width, uint32_t height, uint32_t box_width, uint32_t box_height,
                    uint32_t *out_width, uint32_t *out_height);
@@ -27,5 +30,7 @@ gw_result thumbnail_render(const uint8_t *bytes, size_t length, const image_prob
                            uint32_t box_width, uint32_t box_height, int jpeg_quality,
                            const gw_host_services *host, gw_thumbnail_result *result,
                            gw_message *message);
+
+#pragma GCC visibility pop
 
 #endif /* THUMBNAILER_THUMBNAIL_RENDER_H */

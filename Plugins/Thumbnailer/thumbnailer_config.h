@@ -16,6 +16,9 @@
 
 #include "image_probe.h"
 
+/* Internal to libThumbnailer.so: only gateway_plugin_entry is exported. */
+#pragma GCC visibility push(hidden)
+
 typedef struct thumbnailer_config {
     image_limits limits;
     int jpeg_quality;
@@ -23,5 +26,7 @@ typedef struct thumbnailer_config {
 
 /** Fills *config from the JSON object (NULL means {}). 0 on success; -1 with a coded message. */
 int thumbnailer_config_parse(const json_t *json, thumbnailer_config *config, gw_message *error);
+
+#pragma GCC visibility pop
 
 #endif /* THUMBNAILER_CONFIG_H */

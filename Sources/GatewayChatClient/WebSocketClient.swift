@@ -56,7 +56,10 @@ public final class WebSocketClient: @unchecked Sendable {
         do {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
-            throw WebSocketClientError.connectFailed(host: host, port: port, error)
+            let failure = WebSocketClientError.connectFailed(host: host, port: port, error)
+            // Settle the handshake too: NIO traps on promises that are dropped unfulfilled.
+            eventLoop.execute { handshake.fail(failure) }
+            throw failure
         }
 
         let request = upgradeRequest(host: host, port: port, path: path, headers: headers, subprotocols: subprotocols)

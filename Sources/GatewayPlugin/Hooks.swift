@@ -37,19 +37,22 @@ func createInstanceHook(
         return nil
     }
     // The header promises {} when the entry has no config table; treat a NULL the same way.
+    // The view borrows, so the empty object must stay alive until init has returned.
     let emptyConfig = JSON.object()
-    let configView = config.map { JSONView($0) } ?? emptyConfig.view
-    guard configView.isObject else {
-        CMessage.write("plugin.config_not_object: the plugin's config must be a table (JSON object)", to: error)
-        return nil
-    }
-    let host = PluginHost(services: services, context: context)
-    do {
-        let plugin = try type.init(config: configView, host: host)
-        return PluginInstance(plugin: plugin, host: host).opaquePointer
-    } catch let configError {
-        CMessage.write(configError.description, to: error)
-        return nil
+    return withExtendedLifetime(emptyConfig) { () -> OpaquePointer? in
+        let configView = config.map { JSONView($0) } ?? emptyConfig.view
+        guard configView.isObject else {
+            CMessage.write("plugin.config_not_object: the plugin's config must be a table (JSON object)", to: error)
+            return nil
+        }
+        let host = PluginHost(services: services, context: context)
+        do throws(PluginConfigError) {
+            let plugin = try type.init(config: configView, host: host)
+            return PluginInstance(plugin: plugin, host: host).opaquePointer
+        } catch let configError {
+            CMessage.write(configError.description, to: error)
+            return nil
+        }
     }
 }
 

@@ -66,11 +66,12 @@ struct LoadRun {
         let cpu = try CPUWindow(serverPid: connection.serverPid)
         sideEffect?.start(on: group.next())
         let published = try publisher.run(plan).wait()
+        // Side effects belong to the publishing window; the drain only collects what is in flight.
+        sideEffect?.stop()
         let drainDeadline = Date().addingTimeInterval(load.drainTimeout)
         while stats.received.load(ordering: .relaxed) < published.expectedDeliveries, Date() < drainDeadline {
             Thread.sleep(forTimeInterval: 0.01)
         }
-        sideEffect?.stop()
         var report = Report(scenario: shape.name, server: connection.server)
         let latency = try recorders.merged()
         let received = stats.received.load(ordering: .relaxed)
@@ -85,6 +86,7 @@ struct LoadRun {
         report.add("publish_rejected", .int(published.rejected))
         if let rejection = published.firstRejection { report.add("publish_error", .string(rejection)) }
         let publishSeconds = Double(published.lastSendNanos &- published.firstSendNanos) / 1e9
+        report.add("publish_reconnects", .int(published.reconnects))
         report.add("publish_rate", .double(publishSeconds > 0 ? Double(published.accepted) / publishSeconds : 0))
         report.add("expected", .int(published.expectedDeliveries))
         report.add("received", .int(received))

@@ -12,6 +12,8 @@ struct PublishSummary {
     var expectedDeliveries = 0
     var firstSendNanos: UInt64 = 0
     var lastSendNanos: UInt64 = 0
+    /// Publishing connections the server closed and the publisher reopened.
+    var reconnects = 0
 }
 
 /// How the scenario wants events addressed and counted.
@@ -54,19 +56,27 @@ final class Publisher: @unchecked Sendable {
 
     /// Opens the publishing connections. Blocks; call from outside the group.
     func connect(count: Int) throws {
-        let address = try SocketAddress(ipAddress: target.host, port: target.port)
         for _ in 0..<count {
-            let handler = PublishConnectionHandler(publisher: self)
-            let channel = try ClientBootstrap(group: loop)
-                .connectTimeout(.seconds(10))
-                .channelOption(.tcpOption(.tcp_nodelay), value: 1)
-                .channelInitializer { channel in
-                    channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(handler) }
-                }
-                .connect(to: address).wait()
-            handler.channel = channel
+            let handler = try openConnection().wait()
             try loop.submit { self.idle.append(handler) }.wait()
         }
+    }
+
+    private func openConnection() -> EventLoopFuture<PublishConnectionHandler> {
+        let address: SocketAddress
+        do { address = try SocketAddress(ipAddress: target.host, port: target.port) } catch { return loop.makeFailedFuture(error) }
+        let handler = PublishConnectionHandler(publisher: self)
+        return ClientBootstrap(group: loop)
+            .connectTimeout(.seconds(10))
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.pipeline.addHTTPClientHandlers().flatMap { channel.pipeline.addHandler(handler) }
+            }
+            .connect(to: address)
+            .map { channel in
+                handler.channel = channel
+                return handler
+            }
     }
 
     /// Publishes per `plan`; the future completes when sending stopped and every response is in.
@@ -82,7 +92,10 @@ final class Publisher: @unchecked Sendable {
     }
 
     func closeAll() {
-        let channels = (try? loop.submit { self.idle.compactMap { $0.channel } }.wait()) ?? []
+        let channels = (try? loop.submit { () -> [Channel] in
+            self.stoppedSending = true
+            return self.idle.compactMap { $0.channel }
+        }.wait()) ?? []
         for channel in channels { _ = try? channel.close().wait() }
     }
 
@@ -134,20 +147,38 @@ final class Publisher: @unchecked Sendable {
         if stoppedSending { finishIfDone() } else { pump() }
     }
 
-    /// Called when a publishing connection dies: its request will never be answered.
+    /// Called when a publishing connection dies: its request will never be answered. While
+    /// publishing, it is replaced (a server reload may close keep-alive connections); a server
+    /// that refuses the new connection ends the run.
     func connectionLost(connection: PublishConnectionHandler, pendingRecipients: Int?, reason: String) {
         if let recipients = pendingRecipients {
             inFlight -= 1
             summary.rejected += 1
             summary.expectedDeliveries -= recipients
+            if summary.firstRejection == nil { summary.firstRejection = reason }
         }
-        if summary.firstRejection == nil { summary.firstRejection = reason }
         idle.removeAll { $0 === connection }
-        if idle.isEmpty && inFlight == 0 && !stoppedSending {
-            stoppedSending = true
-            ticker?.cancel()
+        guard !stoppedSending, finished != nil else {
+            finishIfDone()
+            return
         }
-        if stoppedSending { finishIfDone() }
+        summary.reconnects += 1
+        inFlight += 1  // the replacement counts as busy until it is open
+        openConnection().whenComplete { result in
+            self.inFlight -= 1
+            switch result {
+            case .success(let replacement):
+                self.idle.append(replacement)
+                self.pump()
+            case .failure(let error):
+                if self.summary.firstRejection == nil { self.summary.firstRejection = "cannot reconnect a publisher: \(error)" }
+                if self.idle.isEmpty && self.inFlight == 0 {
+                    self.stoppedSending = true
+                    self.ticker?.cancel()
+                }
+                if self.stoppedSending { self.finishIfDone() }
+            }
+        }
     }
 
     private func finishIfDone() {

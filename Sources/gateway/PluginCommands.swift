@@ -49,7 +49,7 @@ struct CheckCommand: ParsableCommand {
         switch ConfigLoader.load(path: config) {
         case .success(let loaded): configuration = loaded
         case .failure(let errors):
-            for error in errors.errors { printError("\(config): \(error)") }
+            for error in errors.errors { printError("\(error)") }  // already "file:line:column: code: message"
             printError("\(config): \(errors.errors.count) error(s); no plugin was loaded")
             throw ExitCode.failure
         }

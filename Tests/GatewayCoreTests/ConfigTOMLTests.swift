@@ -109,6 +109,18 @@ struct ConfigTOMLTests {
         #expect(errors.allSatisfy { $0.line >= 5 && $0.column >= 1 }, "\(errors)")
     }
 
+    @Test func deepNestingIsAnErrorNotACrash() throws {
+        let deep = String(repeating: "[", count: 100_000)
+        let errors = try parseErrors("a = " + deep + "\nb = " + String(repeating: "{ x = ", count: 100) + "1")
+        #expect(errors.map(\.code) == ["config.syntax", "config.syntax"])
+        #expect(errors[0].message.contains("deeper than 64"))
+        #expect(errors[0].line == 1 && errors[0].column == 69)
+        #expect(errors[1].line == 2)
+        let fine = try pluginConfig("a = " + String(repeating: "[", count: 64) + String(repeating: "]", count: 64))
+        guard case .table(let entries) = fine else { throw ConfigErrors([]) }
+        #expect(entries.map(\.key) == ["a"])
+    }
+
     @Test func implicitTableMayBeDefinedOnceLater() throws {
         let value = try pluginConfig("[plugins.config.a.b]\nx = 1\n[plugins.config.a]\ny = 2\n")
         #expect(value == .table([("a", .table([("b", .table([("x", .integer(1))])), ("y", .integer(2))]))]))

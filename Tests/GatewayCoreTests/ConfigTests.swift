@@ -112,7 +112,7 @@ struct ConfigTests {
         #expect(config.redis.channel == "chat:main")
         #expect(config.plugins.map(\.name) == ["targets", "audit"])
         #expect(config.plugins.map(\.enabled) == [true, false])
-        #expect(config.plugins.map(\.line) == [38, 50])
+        #expect(config.plugins.map(\.line) == [39, 50])
         #expect(config.plugins[1].library == "/opt/gateway/libConsoleAudit.so")
         #expect(config.plugins[1].config.isEmpty)
     }

@@ -13,6 +13,12 @@ import Testing
         return event
     }
 
+    /// Keeps the event alive for the call: a JSONView does not own what it points at.
+    private func targets(_ chain: PluginChain, _ category: String?) -> [String]? {
+        let value = event(category)
+        return withExtendedLifetime(value) { chain.targets(for: value.view) }
+    }
+
     private func good(_ name: String, _ library: String = "libgood.so", targets: String = "ok",
                       principals: [String] = []) -> GatewayConfig.Plugin {
         Fixtures.entry(name, library, [
@@ -27,23 +33,23 @@ import Testing
             good("b", "libgood-wildcard.so", principals: ["carol", "alice"]),
             good("c", "libgood-nocategories.so", principals: ["dave"]),
         ])
-        #expect(chain.targets(for: event("news").view) == ["alice", "bob", "carol", "dave"])
+        #expect(targets(chain, "news") == ["alice", "bob", "carol", "dave"])
         // "news"/"chat" plugin a is not asked for another category.
-        #expect(chain.targets(for: event("billing").view) == ["carol", "alice", "dave"])
-        #expect(chain.targets(for: event(nil).view) == ["carol", "alice", "dave"])
+        #expect(targets(chain, "billing") == ["carol", "alice", "dave"])
+        #expect(targets(chain, nil) == ["carol", "alice", "dave"])
     }
 
     @Test func nilWhenNobodyAnswers() throws {
         let chain = try Fixtures.chain([good("a", targets: "skip"), good("b", "libgood-wildcard.so", targets: "skip")])
-        #expect(chain.targets(for: event("news").view) == nil)
+        #expect(targets(chain, "news") == nil)
         let narrow = try Fixtures.chain([good("only-news", principals: ["x"])])
-        #expect(narrow.targets(for: event("billing").view) == nil)
-        #expect(PluginChain.empty.targets(for: event("news").view) == nil)
+        #expect(targets(narrow, "billing") == nil)
+        #expect(targets(PluginChain.empty, "news") == nil)
     }
 
     @Test func pluginPassesTheEventThrough() throws {
         let chain = try Fixtures.chain([good("echo", "libgood-wildcard.so", targets: "echo_category")])
-        #expect(chain.targets(for: event("room-42").view) == ["room-42"])
+        #expect(targets(chain, "room-42") == ["room-42"])
     }
 
     @Test(arguments: ["error", "weird", "null_out", "invalid_shape", "not_strings"])
@@ -54,7 +60,7 @@ import Testing
             good("broken", targets: mode),
             good("fine", "libgood-wildcard.so", principals: ["alice"]),
         ], recorder: recorder, metrics: metrics)
-        #expect(chain.targets(for: event("news").view) == ["alice"])
+        #expect(targets(chain, "news") == ["alice"])
         let failures = recorder.lines.filter { $0.metadata["hook"] == "targets" }
         #expect(failures.count == 1)
         #expect(failures.first?.metadata["plugin"] == "broken")
@@ -65,7 +71,7 @@ import Testing
         }
         // Alone, a failing handler means "no computed targets", never a broadcast.
         let alone = try Fixtures.chain([good("broken", targets: mode)])
-        #expect(alone.targets(for: event("news").view) == [])
+        #expect(targets(alone, "news") == [])
     }
 }
 
@@ -157,21 +163,26 @@ import Testing
         return metadata
     }
 
+    private func validate(_ chain: PluginChain, size: Int, _ bytes: UnsafeRawBufferPointer?) -> PluginChain.AttachmentVerdict {
+        let value = metadata(size: size)
+        return withExtendedLifetime(value) { chain.validateAttachment(metadata: value.view, bytes: bytes) }
+    }
+
     @Test func acceptedRejectedFailed() throws {
         let bytes: [UInt8] = [1, 2, 3, 4]
         let accepting = try Fixtures.chain([validator("s", "skip"), validator("a", "accept")])
         bytes.withUnsafeBytes { raw in
-            #expect(accepting.validateAttachment(metadata: metadata(size: 4).view, bytes: raw) == .accepted)
+            #expect(validate(accepting, size: 4, raw) == .accepted)
             // The plugin sees the real byte count.
-            #expect(accepting.validateAttachment(metadata: metadata(size: 5).view, bytes: raw)
+            #expect(validate(accepting, size: 5, raw)
                     == .rejected(plugin: "a", message: "size 5 does not match 4 bytes"))
         }
         let rejecting = try Fixtures.chain([validator("a", "accept"), validator("r", "reject"), validator("e", "error")])
-        #expect(rejecting.validateAttachment(metadata: metadata(size: 0).view, bytes: nil)
+        #expect(validate(rejecting, size: 0, nil)
                 == .rejected(plugin: "r", message: "r refuses cat.png"))
         let metrics = RecordingMetrics()
         let failing = try Fixtures.chain([validator("e", "error")], metrics: metrics)
-        #expect(failing.validateAttachment(metadata: metadata(size: 0).view, bytes: nil)
+        #expect(validate(failing, size: 0, nil)
                 == .failed(plugin: "e", message: "validator broke"))
         #expect(metrics.total("gateway_plugin_errors_total", [("plugin", "e"), ("hook", "validate_attachment")]) == 1)
     }
@@ -179,8 +190,8 @@ import Testing
     @Test func nobodyAcceptingMeansRejected() throws {
         let skipping = try Fixtures.chain([validator("s", "skip")])
         let expected = PluginChain.AttachmentVerdict.rejected(plugin: "gateway", message: "no plugin accepts this attachment type")
-        #expect(skipping.validateAttachment(metadata: metadata(size: 0).view, bytes: nil) == expected)
-        #expect(PluginChain.empty.validateAttachment(metadata: metadata(size: 0).view, bytes: nil) == expected)
+        #expect(validate(skipping, size: 0, nil) == expected)
+        #expect(validate(PluginChain.empty, size: 0, nil) == expected)
     }
 
     private func thumbnailer(_ name: String, _ mode: String) -> GatewayConfig.Plugin {

@@ -9,7 +9,7 @@ struct CategoryTargetsTests {
     let plugin: PluginLibrary
     init() throws { plugin = try PluginLibrary.load("CategoryTargets") }
 
-    func principals(_ answer: HookAnswer) -> [String]? { answer.output?.view["principals"].strings }
+    func principals(_ answer: HookAnswer) -> [String]? { answer.principals }
 
     @Test("a category mapped to principals targets them (pyams_chat's pyams.test handler)")
     func fixedPrincipals() throws {

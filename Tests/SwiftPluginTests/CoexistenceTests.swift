@@ -30,11 +30,11 @@ struct CoexistenceTests {
             let event = try JSON.parse(#"{"category": "pyams.test", "type": "secret", "message": "x"}"#)
             let computed = targetsInstance.targets(event)
             #expect(computed.result == gw_result(GW_OK))
-            #expect(computed.output?.view["principals"].strings == ["test:user"])
+            #expect(computed.principals == ["test:user"])
 
             let filtered = filterInstance.filter(event, recipient: try JSON.parse(#"{"id": "test:user", "principals": ["test:user"]}"#))
             #expect(filtered.result == gw_result(GW_REDACT))
-            #expect(filtered.output?.view["message"].string == "")
+            #expect(filtered.read { $0["message"].string } == "")
 
             let accepted = try validatorInstance.validate(#"{"type": "image", "name": "a.png", "mime": "image/png"}"#, bytes: Samples.png)
             #expect(accepted.result == gw_result(GW_OK))
@@ -42,7 +42,7 @@ struct CoexistenceTests {
         // Several instances of one plugin are independent.
         let second = try targets.instance(#"{"categories": {"pyams.test": ["other"]}}"#, host: host)
         defer { second.destroy() }
-        #expect(try second.targets(#"{"category": "pyams.test"}"#).output?.view["principals"].strings == ["other"])
-        #expect(try targetsInstance.targets(#"{"category": "pyams.test"}"#).output?.view["principals"].strings == ["test:user"])
+        #expect(try second.targets(#"{"category": "pyams.test"}"#).principals == ["other"])
+        #expect(try targetsInstance.targets(#"{"category": "pyams.test"}"#).principals == ["test:user"])
     }
 }

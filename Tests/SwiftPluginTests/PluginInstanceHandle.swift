@@ -8,6 +8,16 @@ struct HookAnswer {
     /// The *_out value, owned by the test (the hook handed over a new reference).
     let output: JSON?
     let message: String
+
+    /// Reads the output while keeping it alive: a JSONView borrows, so the owning JSON must
+    /// outlive every read (a temporary `answer.output?.view[...]` may be freed mid-expression).
+    func read<T>(_ body: (JSONView) -> T?) -> T? {
+        guard let output else { return nil }
+        return withExtendedLifetime(output) { body(output.view) }
+    }
+
+    /// targets_out's "principals" array.
+    var principals: [String]? { read { $0["principals"].strings } }
 }
 
 struct PluginInstanceHandle: @unchecked Sendable {

@@ -109,10 +109,18 @@ struct ConfigField<Section> {
 }
 
 /// The known name closest to a misspelt one, if it is close enough to be a plausible typo.
+/// A word is also compared with the leading parts of snake_case names, so 'leway' finds
+/// 'leeway_seconds' and 'max_message' finds 'max_message_bytes'.
 func closestMatch(to word: String, among candidates: [String]) -> String? {
     let limit = max(2, word.count / 3)
-    let scored = candidates.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= limit }
-    return scored.min(by: { $0.1 < $1.1 })?.0
+    let scored = candidates.map { candidate -> (String, Int) in
+        let parts = candidate.split(separator: "_")
+        let prefixes = (1...max(1, parts.count)).map { parts.prefix($0).joined(separator: "_") }
+        // A prefix match costs one more than a whole-name match, so whole names win ties.
+        let prefixDistance = prefixes.dropLast().map { editDistance(word, $0) + 1 }.min() ?? Int.max
+        return (candidate, min(editDistance(word, candidate), prefixDistance))
+    }
+    return scored.filter { $0.1 <= limit }.min(by: { $0.1 < $1.1 })?.0
 }
 
 /// Levenshtein distance; inputs are short config keys, so the quadratic table is fine.

@@ -19,6 +19,10 @@ struct TOMLParser {
     private var column = 1
     private let fileName: String
     private(set) var errors: [ConfigError] = []
+    /// Arrays and inline tables open inside one another; the parser recurses for each, so a
+    /// hostile "[[[[[…" must stop with an error long before the stack runs out.
+    private var nesting = 0
+    static let maximumNesting = 64
 
     private struct SyntaxError: Error {
         var code = "config.syntax"
@@ -196,6 +200,13 @@ struct TOMLParser {
     private mutating func parseValue() throws(SyntaxError) -> TOMLNode {
         let start = position
         guard let byte = peek() else { throw syntax("expected a value", at: start) }
+        if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") {
+            guard nesting < Self.maximumNesting else {
+                throw syntax("arrays and inline tables nest deeper than \(Self.maximumNesting) levels", at: start)
+            }
+            nesting += 1
+        }
+        defer { if byte == UInt8(ascii: "[") || byte == UInt8(ascii: "{") { nesting -= 1 } }
         switch byte {
         case UInt8(ascii: "\""):
             if matches("\"\"\"") { return TOMLNode(value: .string(try parseMultilineBasicString()), position: start) }

@@ -63,8 +63,8 @@ struct AttachmentIngest {
         case .accepted:
             return nil
         case .rejected(_, let message):
-            return ContentSignature.contradicts(mime: declared.mime, bytes: bytes)
-                ? .attachmentContentMismatch(message) : .attachmentUnsupportedType(message)
+            return RefusalClassifier.refusal(message, stage: .validation,
+                                             contradictsDeclaredType: ContentSignature.contradicts(mime: declared.mime, bytes: bytes))
         case .failed(let plugin, let message):
             return .attachmentPluginFailed(plugin, message)
         }
@@ -80,9 +80,7 @@ struct AttachmentIngest {
             // No thumbnail plugin for this image format: the image is stored without a thumbnail.
             return .success(nil)
         case .rejected(_, let message):
-            // The thumbnailer re-checks the bytes against the MIME type; keep that a 415.
-            if message.hasPrefix("image.mime_mismatch") { return .failure(.attachmentContentMismatch(message)) }
-            return .failure(.attachmentBadImage(message))
+            return .failure(RefusalClassifier.refusal(message, stage: .thumbnail, contradictsDeclaredType: false))
         case .failed(let plugin, let message):
             return .failure(.attachmentPluginFailed(plugin, message))
         }

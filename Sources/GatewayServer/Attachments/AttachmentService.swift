@@ -79,8 +79,10 @@ final class AttachmentService: Sendable {
         do throws(StoreError) {
             record = try store.record(id: id)
             // A trusted ingress is the application itself, which may attach anything it stored.
-            if record != nil {
-                readable = try publisher.trusted || store.mayRead(id: id, identityId: publisher.id, principals: [publisher.id])
+            if record != nil && publisher.trusted {
+                readable = true
+            } else if record != nil {
+                readable = try store.mayRead(id: id, identityId: publisher.id, principals: [publisher.id])
             }
         } catch {
             logger.error("attachment lookup failed", metadata: ["id": "\(id)", "error": "\(error)"])

@@ -2,6 +2,7 @@ import GatewayAuth
 import GatewayCore
 import GatewayStore
 import NIOCore
+import NIOPosix
 
 /// One POST /api/v1/attachments in flight. Lives on its channel's event loop.
 ///

@@ -59,6 +59,10 @@ enum StoreSchema {
         // synchronous=NORMAL: in WAL mode a power loss may lose the last transactions but never
         // corrupts the file — the right trade for chat history written in batches.
         try connection.execute("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=OFF;")
+        // SQLite's default page cache (2 MB) is smaller than the pages one large batch and its
+        // pruning touch; then every page is re-read through pread. Measured: raising it and mapping
+        // the file speeds batch commits several-fold. Both are upper bounds, not allocations.
+        try connection.execute("PRAGMA cache_size = -32768; PRAGMA mmap_size = 268435456; PRAGMA temp_store = MEMORY;")
     }
 
     static func migrate(_ connection: SQLiteConnection, logger: Logger) throws(StoreError) {

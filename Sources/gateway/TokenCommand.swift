@@ -1,0 +1,77 @@
+// `gateway token`: prints an HS256 token signed with the secret the server would use, so a
+// developer can connect to a running gateway (e.g. `websocat -H "Authorization: Bearer …"`).
+import ArgumentParser
+import GatewayAuth
+import GatewayCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct TokenCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Print a signed HS256 token for a user.",
+        discussion: """
+            The secret is resolved exactly as the server resolves it: [auth] hs256_secret, else \
+            hs256_secret_file (relative to the config file), else hs256_secret_env, else the \
+            development secret (with a warning). Claim names come from [auth] too.
+            """
+    )
+
+    @Option(name: .long, help: "The gateway.conf to read.")
+    var config: String = "gateway.conf"
+
+    @Option(name: .long, help: "The user id (the token's 'sub').")
+    var sub: String
+
+    @Option(name: .customLong("principal"), help: "An extra principal, e.g. group:staff (repeatable).")
+    var principals: [String] = []
+
+    @Flag(name: .long, help: "Allow the user to publish events over HTTP.")
+    var publish = false
+
+    @Option(name: .long, help: "Lifetime: 30s, 15m, 1h, 7d, or seconds.")
+    var ttl: String = "1h"
+
+    @Option(name: .long, help: "A display name (the [auth] title_claim).")
+    var title: String?
+
+    func validate() throws {
+        if sub.isEmpty { throw ValidationError("--sub must not be empty") }
+        if TokenMinter.parseTTL(ttl) == nil { throw ValidationError("--ttl must look like 30s, 15m, 1h, 7d or a number of seconds") }
+        if principals.contains(where: \.isEmpty) { throw ValidationError("--principal must not be empty") }
+    }
+
+    func run() throws {
+        let gatewayConfig: GatewayConfig
+        switch ConfigLoader.load(path: config) {
+        case .success(let loaded): gatewayConfig = loaded
+        case .failure(let errors):
+            printError(errors.description)
+            throw ExitCode(2)
+        }
+        let secret: (secret: [UInt8], isDevelopmentDefault: Bool)
+        do {
+            secret = try gatewayConfig.resolvedHS256Secret()
+        } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
+        if secret.isDevelopmentDefault {
+            printError("warning: signing with the development secret; set [auth] hs256_secret_file or hs256_secret_env in production")
+        }
+        let auth = gatewayConfig.auth
+        let token = TokenMinter.hs256(
+            secret: secret.secret, subject: sub, principals: principals, title: title, publish: publish,
+            ttlSeconds: TokenMinter.parseTTL(ttl) ?? 3600, now: Int(time(nil)),
+            principalsClaim: auth.principalsClaim, publishClaim: auth.publishClaim, publishScope: auth.publishScope,
+            titleClaim: auth.titleClaim)
+        print(token)
+    }
+
+    private func printError(_ text: String) {
+        fputs(text + "\n", stderr)
+    }
+}

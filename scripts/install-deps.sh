@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the gateway builds and tests against, when missing.
+#   libjansson-dev  JSON, and the json_t that crosses the plugin ABI
+#   libssl-dev      JWT signatures (HS256, RS256, ES256), SHA-256 of attachments
+#   libsqlite3-dev  history and attachment metadata (embedded, WAL)
+#   libhiredis-dev  the Redis ingress (pyams_chat's chat:main channel)
+#   libgd-dev       the thumbnailer plugin (PNG, JPEG, GIF)
+#   redis-server    a real Redis for the ingress tests
+#   pkg-config      SwiftPM finds the libraries above through it
+set -euo pipefail
+packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config)
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
