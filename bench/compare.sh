@@ -141,7 +141,7 @@ run() {
     line=$(taskset -c "$client_cpu" "$bench" "$@" --server "$kind" --port "$port" --server-pid "$pid" | head -1) || true
     if [[ $line != \{* ]]; then line='{"error":{"code":"bench.no_output","message":"the bench printed nothing"}}'; fi
     jq -c --arg run "$label" --arg kind "$kind" '. + {run: $run, target: $kind}' <<<"$line" >>"$out"
-    jq -r 'if .error then "   error: \(.error.code): \(.error.message)" else "   " + ([to_entries[] | select(.key|test("deliveries_per_s|p50_ms|p99_ms|lost|server_bytes_per_conn|dropped_connections|client_cpu_pct|server_cpu_pct")) | "\(.key)=\(.value)"] | join(" ")) end' <<<"$line" >&2
+    jq -r 'if .error then "   error: \(.error.code): \(.error.message)" else "   " + ([to_entries[] | select(.key|test("deliveries_per_s|p50_ms|p99_ms|lost|server_bytes_per_conn|dropped_connections|_cpu_pct|us_per_delivery")) | "\(.key)=\(.value)"] | join(" ")) end' <<<"$line" >&2
 }
 
 # both LABEL ARGS...: the same run against nchan, then the gateway (plugins on).
@@ -186,7 +186,7 @@ jq -rs '
   (map(select(.target == "gateway")) | map({(.run): .}) | add // {}) as $g |
   ["figure", "gateway", "nchan", "gateway/nchan"],
   ( ([.[].run] | unique)[] as $run |
-    ["deliveries_per_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_bytes_per_conn", "dropped_connections", "client_cpu_pct", "server_cpu_pct"][] as $key |
+    ["deliveries_per_s", "p50_ms", "p99_ms", "p999_ms", "max_ms", "lost", "server_bytes_per_conn", "dropped_connections", "client_cpu_pct", "server_cpu_pct", "client_us_per_delivery", "server_us_per_delivery"][] as $key |
     ($g[$run][$key]) as $gv | ($n[$run][$key]) as $nv |
     select($gv != null or $nv != null) |
     ["\($run) \($key)", ($gv | num), ($nv | num),

@@ -44,7 +44,7 @@ line=$(bench_json fanout --server nchan --port "$port" --server-pid "$worker" --
 check "fanout delivers every event to every subscriber" "$line" \
     '.connected == 200 and .published >= 90 and .expected == .published * 200 and .received == .expected and .lost == 0 and .unmarked_frames == 0'
 check "fanout reports latency and both CPUs" "$line" \
-    '.p50_ms > 0 and .p99_ms >= .p50_ms and .max_ms >= .p999_ms and .client_cpu_s > 0 and .server_cpu_s >= 0 and .deliveries_per_s > 0'
+    '.p50_ms > 0 and .p99_ms >= .p50_ms and .max_ms >= .p999_ms and .client_cpu_s > 0 and .server_cpu_s >= 0 and .deliveries_per_s > 0 and .client_us_per_delivery > 0 and .server_us_per_delivery > 0'
 
 line=$(bench_json fanout --server nchan --port "$port" --subscribers 100 --rate 0 --window 2 --duration 1)
 check "saturating fanout (--rate 0) stays within its window and loses nothing" "$line" \

@@ -11,18 +11,19 @@
  *   - on_targets runs ONCE per event, on_filter once per recipient. Logging once from a filter
  *     would need a shared "already logged" set of event ids (locks or atomics, eviction, events
  *     without ids); the targets hook needs no shared mutable state at all.
- *   - GW_SKIP means "no opinion": the host moves on to the next targets plugin, so auditing never
- *     changes who receives the event. The hook never returns GW_ERROR, because on_targets errors
- *     make the host deliver to no computed targets; a failed write is not worth that.
- *   - categories = {"*"}: every event reaches it. List it BEFORE the plugins that compute targets
- *     in gateway.conf: the host stops asking once a plugin answers GW_OK.
+ *   - GW_SKIP means "no opinion": the host asks every targets plugin that handles the category and
+ *     unions the answers, skipping this one, so auditing never changes who receives the event and
+ *     its place in the chain does not matter. The hook never returns GW_ERROR, because on_targets
+ *     errors make the host deliver to no computed targets; a failed write is not worth that.
+ *   - categories = {"*"}: every event reaches it, including events whose category no other
+ *     plugin handles.
  *
  * Config ([[plugins]] config table):
  *   output = "stdout" (default) | "stderr" | "log" (the gateway's logger, level info)
- *          | "file" (append to `path`)
+ *          | a file path containing a '/' ("/var/log/gateway-audit.log", "./audit.log"):
+ *            opened for appending in create()
  *   format = "line" (default): console-audit event id=7 category=chat action=message source=alice ...
  *          | "json": the event itself, compact, one JSON document per line (JSON Lines)
- *   path   = file to append to; required with output = "file", refused otherwise
  *
  * Threading: on_targets runs on several event loops at once. The instance is read-only after
  * create(); each line is built in a private buffer and written with one locked stdio call, so
@@ -52,21 +53,33 @@ static const char *const line_fields[] = {"id", "category", "action", "status", 
 /* Configuration                                                                               */
 /* ------------------------------------------------------------------------------------------ */
 
-/* Reads an optional string key restricted to `choices`; returns its index, or -1 with *error set. */
-static int read_choice(const json_t *config, const char *key, const char *const *choices, int fallback,
-                       gw_message *error) {
-    const json_t *value = json_object_get(config, key);
-    if (value == NULL) return fallback;
+/* Reads the optional "format" key; FORMAT_LINE when absent, -1 with *error set when invalid. */
+static int read_format(const json_t *config, gw_message *error) {
+    const json_t *value = json_object_get(config, "format");
+    if (value == NULL) return FORMAT_LINE;
     const char *text = json_string_value(value);
-    for (int i = 0; text != NULL && choices[i] != NULL; i++) {
-        if (strcmp(text, choices[i]) == 0) return i;
+    if (text != NULL && strcmp(text, "line") == 0) return FORMAT_LINE;
+    if (text != NULL && strcmp(text, "json") == 0) return FORMAT_JSON;
+    gw_message_set(error, "console_audit.config_invalid_value: 'format' must be \"line\" or \"json\"");
+    return -1;
+}
+
+/* Reads the optional "output" key. A file path must contain a '/', so a typo such as "stdot"
+ * is an error instead of a file quietly created in the working directory. */
+static int read_output(const json_t *config, const char **path, gw_message *error) {
+    *path = NULL;
+    const json_t *value = json_object_get(config, "output");
+    if (value == NULL) return OUTPUT_STDOUT;
+    const char *text = json_string_value(value);
+    if (text != NULL && strcmp(text, "stdout") == 0) return OUTPUT_STDOUT;
+    if (text != NULL && strcmp(text, "stderr") == 0) return OUTPUT_STDERR;
+    if (text != NULL && strcmp(text, "log") == 0) return OUTPUT_LOG;
+    if (text != NULL && strchr(text, '/') != NULL) {
+        *path = text;
+        return OUTPUT_FILE;
     }
-    char allowed[128] = "";
-    for (int i = 0; choices[i] != NULL; i++) {
-        strncat(allowed, i ? ", " : "", sizeof allowed - strlen(allowed) - 1);
-        strncat(allowed, choices[i], sizeof allowed - strlen(allowed) - 1);
-    }
-    gw_message_set(error, "console_audit.config_invalid_value: '%s' must be one of: %s", key, allowed);
+    gw_message_set(error, "console_audit.config_invalid_value: 'output' must be \"stdout\", \"stderr\", "
+                   "\"log\" or a file path containing a '/' (\"./audit.log\")");
     return -1;
 }
 
@@ -75,8 +88,8 @@ static int check_known_keys(const json_t *config, gw_message *error) {
     json_t *value;
     json_object_foreach((json_t *)config, key, value) { /* the macro wants non-const; it only reads */
         (void)value;
-        if (strcmp(key, "output") != 0 && strcmp(key, "format") != 0 && strcmp(key, "path") != 0) {
-            gw_message_set(error, "console_audit.config_unknown_key: unknown key '%s' (known: output, format, path)", key);
+        if (strcmp(key, "output") != 0 && strcmp(key, "format") != 0) {
+            gw_message_set(error, "console_audit.config_unknown_key: unknown key '%s' (known: output, format)", key);
             return -1;
         }
     }
@@ -85,55 +98,37 @@ static int check_known_keys(const json_t *config, gw_message *error) {
 
 static gw_instance *audit_create(const gw_host_services *host, const gw_host_context *context,
                                  const json_t *config, gw_message *error) {
-    static const char *const outputs[] = {"stdout", "stderr", "log", "file", NULL};
-    static const char *const formats[] = {"line", "json", NULL};
-    json_t *empty = NULL;
-    if (config == NULL) config = empty = json_object();
-    gw_instance *instance = NULL;
-
-    if (!json_is_object(config)) {
+    if (config != NULL && !json_is_object(config)) {
         gw_message_set(error, "console_audit.config_invalid: the config must be a table (JSON object)");
-        goto fail;
+        return NULL;
     }
-    if (check_known_keys(config, error) != 0) goto fail;
-    int output = read_choice(config, "output", outputs, OUTPUT_STDOUT, error);
-    int format = read_choice(config, "format", formats, FORMAT_LINE, error);
-    if (output < 0 || format < 0) goto fail;
-    const json_t *path = json_object_get(config, "path");
-    if ((output == OUTPUT_FILE) != (path != NULL)) {
-        gw_message_set(error, "console_audit.config_invalid_value: 'path' is required with output = \"file\" "
-                       "and allowed only then");
-        goto fail;
-    }
-    if (path != NULL && (!json_is_string(path) || json_string_length(path) == 0)) {
-        gw_message_set(error, "console_audit.config_invalid_value: 'path' must be a non-empty string");
-        goto fail;
+    const char *path = NULL;
+    int output = OUTPUT_STDOUT, format = FORMAT_LINE;
+    if (config != NULL) {
+        if (check_known_keys(config, error) != 0) return NULL;
+        if ((output = read_output(config, &path, error)) < 0) return NULL;
+        if ((format = read_format(config, error)) < 0) return NULL;
     }
 
-    instance = calloc(1, sizeof *instance);
+    gw_instance *instance = calloc(1, sizeof *instance);
     if (instance == NULL) {
         gw_message_set(error, "console_audit.out_of_memory: cannot allocate the instance");
-        goto fail;
+        return NULL;
     }
     instance->host = host;
     instance->context = context;
     instance->output = (audit_output)output;
     instance->format = (audit_format)format;
-    if (output == OUTPUT_FILE) {
-        instance->file = fopen(json_string_value(path), "a");
+    if (path != NULL) {
+        instance->file = fopen(path, "a");
         if (instance->file == NULL) {
             gw_message_set(error, "console_audit.file_open_failed: cannot open '%s' for appending: %s",
-                           json_string_value(path), strerror(errno));
-            goto fail;
+                           path, strerror(errno));
+            free(instance);
+            return NULL;
         }
     }
-    json_decref(empty);
     return instance;
-
-fail:
-    free(instance);
-    json_decref(empty);
-    return NULL;
 }
 
 static void audit_destroy(gw_instance *instance) {

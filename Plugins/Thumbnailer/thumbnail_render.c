@@ -5,8 +5,7 @@
  * caller's stack and return NULL on a fatal libpng/libjpeg error (no abort, no global state), its
  * GIF reader keeps its LZW state per call, and the probe has already bounded the dimensions, so
  * the worst allocation is known in advance (about 8 bytes per pixel while decoding a PNG).
- * libgd's default error handler prints decoder warnings to stderr; it is process-wide, so this
- * plugin leaves it alone rather than change behaviour for other libgd users in the process.
+ * libgd's process-wide error handler is silenced once in thumbnailer.c (gateway_plugin_entry).
  */
 #include "thumbnail_render.h"
 

@@ -27,6 +27,8 @@
 #include "thumbnailer_config.h"
 
 #include <gd.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -111,4 +113,20 @@ static const gw_plugin_descriptor descriptor = {
     .on_thumbnail = thumbnailer_on_thumbnail,
 };
 
-GW_PLUGIN_EXPORT const gw_plugin_descriptor *gateway_plugin_entry(void) { return &descriptor; }
+/* libgd prints every decoder complaint about a hostile upload to stderr through a process-wide
+ * handler. This plugin already turns each failure into a coded refusal that the host logs, so the
+ * raw text is dropped. Installed once, from the first entry call, before any instance exists:
+ * hooks never race with it. (No other part of the gateway uses libgd.) */
+static void ignore_gd_message(int priority, const char *format, va_list args) {
+    (void)priority;
+    (void)format;
+    (void)args;
+}
+
+static void silence_libgd(void) { gdSetErrorMethod(ignore_gd_message); }
+
+GW_PLUGIN_EXPORT const gw_plugin_descriptor *gateway_plugin_entry(void) {
+    static pthread_once_t silenced = PTHREAD_ONCE_INIT;
+    pthread_once(&silenced, silence_libgd);
+    return &descriptor;
+}

@@ -7,9 +7,10 @@
  *   max_jpeg_scans  most scans in a (progressive) JPEG          default 100
  *   jpeg_quality    quality of JPEG thumbnails, 1..100          default 85
  *
- * Memory: decoding costs about 8 bytes per pixel at worst (PNG: row buffer + truecolor image),
- * so the default max_pixels bounds one decode at ~320 MB. Lower it on small hosts; each
- * concurrent thumbnail on the blocking pool can use that much.
+ * Memory: decoding costs about 8-10 bytes per pixel at worst (PNG: row buffer + truecolor image;
+ * progressive JPEG: coefficient buffers + image), so the default max_pixels bounds one decode at
+ * ~320-400 MB. Lower it on small hosts: each concurrent thumbnail on the blocking pool can use
+ * that much.
  */
 #ifndef THUMBNAILER_CONFIG_H
 #define THUMBNAILER_CONFIG_H

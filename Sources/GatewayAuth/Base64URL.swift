@@ -30,21 +30,28 @@ public enum Base64URL {
 
     /// nil when the text is not canonical unpadded base64url.
     public static func decode<Text: Collection>(_ text: Text) -> [UInt8]? where Text.Element == UInt8 {
-        let remainder = text.count % 4
-        if remainder == 1 { return nil }
-        var output: [UInt8] = []
+        if let result = text.withContiguousStorageIfAvailable({ decode(buffer: $0) }) { return result }
+        return Array(text).withUnsafeBufferPointer { decode(buffer: $0) }
+    }
+
+    /// The non-generic core: on the token hot path this runs without generic dispatch even in
+    /// debug builds.
+    static func decode(buffer text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
+        if text.count % 4 == 1 { return nil }
+        var output = [UInt8]()
         output.reserveCapacity(text.count * 3 / 4)
         var accumulator: UInt32 = 0
-        var bits = 0
-        for character in text {
-            let value = decodeTable[Int(character)]
+        var bits: UInt32 = 0
+        let table = decodeTable
+        for position in 0..<text.count {
+            let value = table[Int(text[position])]
             if value == 255 { return nil }
             accumulator = accumulator << 6 | UInt32(value)
             bits += 6
             if bits >= 8 {
                 bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
-                accumulator &= (1 << UInt32(bits)) - 1
+                output.append(UInt8(truncatingIfNeeded: accumulator >> bits))
+                accumulator &= (1 << bits) - 1
             }
         }
         // Leftover bits must be zero, or two different texts would decode to the same bytes.

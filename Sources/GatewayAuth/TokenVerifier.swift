@@ -41,27 +41,36 @@ public final class TokenVerifier: @unchecked Sendable {
 
     /// Verifies `token` at `now` (unix seconds).
     public func verify(_ token: String, now: Int) -> Result<Identity, AuthError> {
-        do throws(AuthError) {
-            return .success(try identity(of: Array(token.utf8), now: now))
-        } catch {
-            return .failure(error)
+        var token = token
+        // Native strings are contiguous UTF-8, so this borrows the bytes without copying.
+        return token.withUTF8 { bytes in
+            do throws(AuthError) {
+                return .success(try identity(of: bytes, now: now))
+            } catch {
+                return .failure(error)
+            }
         }
     }
 
-    private func identity(of token: [UInt8], now: Int) throws(AuthError) -> Identity {
+    private func identity(of token: UnsafeBufferPointer<UInt8>, now: Int) throws(AuthError) -> Identity {
         guard !token.isEmpty else { throw .missingToken() }
         guard token.count <= Self.maximumTokenBytes else {
             throw .malformed("the token is longer than \(Self.maximumTokenBytes) bytes")
         }
-        let dots = token.indices.filter { token[$0] == UInt8(ascii: ".") }
+        var dots: [Int] = []
+        for position in 0..<token.count where token[position] == UInt8(ascii: ".") {
+            dots.append(position)
+            if dots.count > 2 { break }
+        }
         guard dots.count == 2 else { throw .malformed("a JWT has three dot-separated parts, this has \(dots.count + 1)") }
-        guard let headerBytes = Base64URL.decode(token[..<dots[0]]), !headerBytes.isEmpty else {
+        func part(_ range: Range<Int>) -> UnsafeBufferPointer<UInt8> { UnsafeBufferPointer(rebasing: token[range]) }
+        guard let headerBytes = Base64URL.decode(buffer: part(0..<dots[0])), !headerBytes.isEmpty else {
             throw .malformed("the header is not base64url")
         }
-        guard let payloadBytes = Base64URL.decode(token[(dots[0] + 1)..<dots[1]]), !payloadBytes.isEmpty else {
+        guard let payloadBytes = Base64URL.decode(buffer: part((dots[0] + 1)..<dots[1])), !payloadBytes.isEmpty else {
             throw .malformed("the payload is not base64url")
         }
-        guard let signature = Base64URL.decode(token[(dots[1] + 1)...]) else {
+        guard let signature = Base64URL.decode(buffer: part((dots[1] + 1)..<token.count)) else {
             throw .malformed("the signature is not base64url")
         }
         let header = try parseObject(headerBytes, part: "header")
@@ -69,26 +78,25 @@ public final class TokenVerifier: @unchecked Sendable {
         if header.view["crit"].exists {
             throw .unsupportedHeader("the header lists critical extensions ('crit'), which this gateway does not implement")
         }
-        try checkSignature(algorithm: algorithm, signature: signature, signingInput: token[..<dots[1]])
+        try checkSignature(algorithm: algorithm, signature: signature,
+                           signingInput: UnsafeRawBufferPointer(part(0..<dots[1])))
         let claims = try parseObject(payloadBytes, part: "payload")
         return try identity(from: claims.view, now: now)
     }
 
-    private func checkSignature(algorithm: String, signature: [UInt8], signingInput: ArraySlice<UInt8>) throws(AuthError) {
+    private func checkSignature(algorithm: String, signature: [UInt8], signingInput: UnsafeRawBufferPointer) throws(AuthError) {
         let verified: Bool
         switch algorithm {
         case "HS256":
             guard let hs256Secret else { throw .keyUnavailable(algorithm) }
-            verified = signingInput.withUnsafeBytes { input in
-                Crypto.constantTimeEqual(Crypto.hmacSHA256(key: hs256Secret, message: input), signature)
-            }
+            verified = Crypto.constantTimeEqual(Crypto.hmacSHA256(key: hs256Secret, message: signingInput), signature)
         case "RS256":
             guard let rs256Key else { throw .keyUnavailable(algorithm) }
-            verified = signingInput.withUnsafeBytes { rs256Key.verifySHA256(message: $0, signature: signature) }
+            verified = rs256Key.verifySHA256(message: signingInput, signature: signature)
         case "ES256":
             guard let es256Key else { throw .keyUnavailable(algorithm) }
             guard let der = Crypto.derECDSASignature(fromRaw: signature) else { throw .badSignature() }
-            verified = signingInput.withUnsafeBytes { es256Key.verifySHA256(message: $0, signature: der) }
+            verified = es256Key.verifySHA256(message: signingInput, signature: der)
         default:
             throw .unsupportedAlgorithm(algorithm)
         }
@@ -114,7 +122,8 @@ public final class TokenVerifier: @unchecked Sendable {
         guard let subject = claims["sub"].string, !subject.isEmpty else { throw .missingSubject() }
 
         var principals = [subject]
-        for principal in try words(claims, settings.principalsClaim) where !principals.contains(principal) {
+        var seen: Set<String> = [subject]
+        for principal in try words(claims, settings.principalsClaim) where seen.insert(principal).inserted {
             principals.append(principal)
         }
         let canPublish = try words(claims, settings.publishClaim).contains(settings.publishScope)

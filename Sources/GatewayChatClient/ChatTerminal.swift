@@ -46,10 +46,13 @@ public enum ChatTerminal {
                     case .binary, .pong:
                         continue
                     case .close(let code, let reason):
-                        if !quitting.isSet { print("! chat.closed: the gateway closed the connection (\(code.map(String.init) ?? "no code")) \(reason)") }
+                        // After "/quit" this is the echo of our own close, not the server leaving.
+                        if quitting.isSet { return .inputEnded }
+                        print("! chat.closed: the gateway closed the connection (\(code.map(String.init) ?? "no code")) \(reason)")
                         return .closedByServer(code: code, reason: reason)
                     case .disconnected:
-                        if !quitting.isSet { print("! chat.disconnected: the connection to the gateway was lost") }
+                        if quitting.isSet { return .inputEnded }
+                        print("! chat.disconnected: the connection to the gateway was lost")
                         return .connectionLost
                     }
                 }

@@ -153,6 +153,8 @@ public final class WebSocketClient: @unchecked Sendable {
             throw WebSocketClientError.notConnected
         } catch ChannelError.alreadyClosed {
             throw WebSocketClientError.notConnected
+        } catch ChannelError.outputClosed {
+            throw WebSocketClientError.notConnected
         }
     }
 

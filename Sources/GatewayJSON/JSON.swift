@@ -32,7 +32,9 @@ public final class JSON: @unchecked Sendable {
 
     deinit { json_decref(pointer) }
 
-    public var view: JSONView { JSONView(pointer) }
+    /// A view that keeps this value alive for as long as the view (or any view derived from it)
+    /// exists, so `try JSON.parse(text).view["key"]` is safe.
+    public var view: JSONView { JSONView(pointer, owner: self) }
 
     /// Parses a JSON document. Duplicate keys and a top-level scalar are accepted (jansson's defaults
     /// plus JSON_DECODE_ANY); callers decide what shape they need.
@@ -108,9 +110,19 @@ public final class JSON: @unchecked Sendable {
 /// A borrowed, read-only view of a json_t. No reference is taken.
 public struct JSONView: @unchecked Sendable {
     public let pointer: JSONPointer?
+    /// The owning value when the view came from a `JSON` (kept alive by the view); nil for views
+    /// of borrowed pointers, such as a plugin hook's arguments, which cost no reference counting.
+    private let owner: JSON?
 
-    public init(_ pointer: JSONPointer?) { self.pointer = pointer }
-    public init(_ pointer: UnsafePointer<json_t>?) { self.pointer = pointer.map { UnsafeMutablePointer(mutating: $0) } }
+    public init(_ pointer: JSONPointer?) { self.pointer = pointer; self.owner = nil }
+    public init(_ pointer: UnsafePointer<json_t>?) {
+        self.pointer = pointer.map { UnsafeMutablePointer(mutating: $0) }
+        self.owner = nil
+    }
+    init(_ pointer: JSONPointer?, owner: JSON?) {
+        self.pointer = pointer
+        self.owner = owner
+    }
 
     public enum Kind: Sendable { case object, array, string, integer, real, bool, null, missing }
 
@@ -134,12 +146,12 @@ public struct JSONView: @unchecked Sendable {
 
     public subscript(key: String) -> JSONView {
         guard let pointer, kind == .object else { return JSONView(nil as JSONPointer?) }
-        return JSONView(json_object_get(pointer, key))
+        return JSONView(json_object_get(pointer, key), owner: owner)
     }
 
     public subscript(index: Int) -> JSONView {
         guard let pointer, kind == .array, index >= 0 else { return JSONView(nil as JSONPointer?) }
-        return JSONView(json_array_get(pointer, index))
+        return JSONView(json_array_get(pointer, index), owner: owner)
     }
 
     public var string: String? {
@@ -180,7 +192,7 @@ public struct JSONView: @unchecked Sendable {
 
     public var elements: [JSONView] {
         guard kind == .array, let pointer else { return [] }
-        return (0..<json_array_size(pointer)).map { JSONView(json_array_get(pointer, $0)) }
+        return (0..<json_array_size(pointer)).map { JSONView(json_array_get(pointer, $0), owner: owner) }
     }
 
     /// An array of strings, or nil when this is not an array or any element is not a string.
@@ -202,7 +214,7 @@ public struct JSONView: @unchecked Sendable {
         var iterator = json_object_iter(pointer)
         while let current = iterator {
             let key = String(cString: json_object_iter_key(current))
-            result.append((key, JSONView(json_object_iter_value(current))))
+            result.append((key, JSONView(json_object_iter_value(current), owner: owner)))
             iterator = json_object_iter_next(pointer, current)
         }
         return result

@@ -3,18 +3,13 @@
 // *_out values are NEW references, errors become GW_ERROR with "code: message" text.
 import CGatewayPlugin
 import CJansson
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
 typealias CJSONOut = UnsafeMutablePointer<UnsafeMutablePointer<json_t>?>
 typealias CMessagePointer = UnsafeMutablePointer<gw_message>
 
-private func result(_ code: Int) -> gw_result { gw_result(truncatingIfNeeded: code) }
+func result(_ code: Int) -> gw_result { gw_result(truncatingIfNeeded: code) }
 
-private func describe(_ error: any Error) -> String {
+func describe(_ error: any Error) -> String {
     (error as? PluginError)?.description ?? "plugin.failed: \(error)"
 }
 
@@ -74,7 +69,11 @@ func targetsHook(
             CMessage.write("plugin.no_output: on_targets called with targets_out = NULL", to: message)
             return result(GW_ERROR)
         }
-        targetsOut.pointee = handOver(targets.makeJSON())
+        guard let object = targets.makeNewReference() else {
+            CMessage.write("plugin.out_of_memory: could not build the targets object", to: message)
+            return result(GW_ERROR)
+        }
+        targetsOut.pointee = object
         return result(GW_OK)
     } catch {
         CMessage.write(describe(error), to: message)
@@ -134,64 +133,4 @@ func validateAttachmentHook(
         CMessage.write(describe(error), to: message)
         return result(GW_ERROR)
     }
-}
-
-func thumbnailHook(
-    _ instance: OpaquePointer?, _ request: UnsafePointer<gw_thumbnail_request>?,
-    _ output: UnsafeMutablePointer<gw_thumbnail_result>?, _ message: CMessagePointer?
-) -> gw_result {
-    guard let plugin = PluginInstance.from(instance), let hook = plugin.thumbnail else {
-        CMessage.write("plugin.no_instance: on_thumbnail called without a valid instance", to: message)
-        return result(GW_ERROR)
-    }
-    guard let request, let output, let bytes = request.pointee.bytes else {
-        CMessage.write("plugin.bad_request: on_thumbnail called with a NULL request, result or bytes", to: message)
-        return result(GW_ERROR)
-    }
-    let swiftRequest = ThumbnailRequest(
-        bytes: UnsafeRawBufferPointer(start: bytes, count: request.pointee.length),
-        mime: request.pointee.mime.map { String(cString: $0) } ?? "",
-        maxWidth: Int(request.pointee.max_width), maxHeight: Int(request.pointee.max_height))
-    do {
-        switch try hook(swiftRequest) {
-        case .skip:
-            return result(GW_SKIP)
-        case .reject(let reason):
-            CMessage.write(reason, to: message)
-            return result(GW_REJECT)
-        case let .thumbnail(thumbnailBytes, mime, width, height):
-            return fill(output, bytes: thumbnailBytes, mime: mime, width: width, height: height,
-                        host: plugin.host, message: message)
-        }
-    } catch {
-        CMessage.write(describe(error), to: message)
-        return result(GW_ERROR)
-    }
-}
-
-private func fill(
-    _ output: UnsafeMutablePointer<gw_thumbnail_result>, bytes: [UInt8], mime: String, width: Int, height: Int,
-    host: PluginHost, message: CMessagePointer?
-) -> gw_result {
-    let mimeBytes = Array(mime.utf8)
-    let mimeCapacity = MemoryLayout.size(ofValue: output.pointee.mime)
-    guard !bytes.isEmpty, mimeBytes.count < mimeCapacity,
-          let width = UInt32(exactly: width), let height = UInt32(exactly: height) else {
-        CMessage.write("plugin.bad_thumbnail: empty thumbnail, MIME type too long, or invalid size", to: message)
-        return result(GW_ERROR)
-    }
-    guard let buffer = host.allocate(bytes.count) else {
-        CMessage.write("plugin.out_of_memory: could not allocate \(bytes.count) thumbnail bytes", to: message)
-        return result(GW_ERROR)
-    }
-    bytes.withUnsafeBytes { buffer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-    output.pointee.bytes = buffer.assumingMemoryBound(to: UInt8.self)
-    output.pointee.length = bytes.count
-    withUnsafeMutableBytes(of: &output.pointee.mime) { raw in
-        for (index, byte) in mimeBytes.enumerated() { raw[index] = byte }
-        raw[mimeBytes.count] = 0
-    }
-    output.pointee.width = width
-    output.pointee.height = height
-    return result(GW_OK)
 }

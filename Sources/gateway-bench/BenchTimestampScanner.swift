@@ -1,12 +1,10 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import NIOCore
 
 /// Finds `"bench_ts":<digits>` in a delivered frame without parsing the JSON: the client must
 /// stay far cheaper per frame than the server it measures.
 enum BenchTimestampScanner {
-    private static let marker: [UInt8] = Array("\"bench_ts\":".utf8)
+    /// `"bench_ts":` as bytes, compared by hand: a static array would cost a retain per frame.
+    private static let markerLength = 11
 
     static func timestamp(in buffer: ByteBuffer) -> UInt64? {
         buffer.withUnsafeReadableBytes { bytes -> UInt64? in
@@ -15,8 +13,15 @@ enum BenchTimestampScanner {
     }
 
     static func timestamp(in bytes: UnsafeRawBufferPointer) -> UInt64? {
-        guard let base = bytes.baseAddress, bytes.count > marker.count else { return nil }
-        guard var index = markerEnd(in: bytes, base: base) else { return nil }
+        guard bytes.count > markerLength else { return nil }
+        // Scan backwards: the bench puts `data` last, so the marker is usually in the last 40 bytes.
+        var start = bytes.count - markerLength
+        while start >= 0 {
+            if bytes[start] == 0x22, isMarker(bytes, at: start) { break }
+            start -= 1
+        }
+        guard start >= 0 else { return nil }
+        var index = start + markerLength
         // Tolerate a space after the colon (a server may re-serialise the data object).
         while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
         var value: UInt64 = 0
@@ -31,19 +36,12 @@ enum BenchTimestampScanner {
         return digits > 0 ? value : nil
     }
 
-    /// Index just past the marker. memchr (vectorised in glibc) jumps between quote characters;
-    /// memcmp checks the marker at each one.
-    private static func markerEnd(in bytes: UnsafeRawBufferPointer, base: UnsafeRawPointer) -> Int? {
-        var offset = 0
-        let last = bytes.count - marker.count
-        return marker.withUnsafeBytes { needle -> Int? in
-            while offset <= last {
-                guard let quote = memchr(base + offset, Int32(UInt8(ascii: "\"")), last - offset + 1) else { return nil }
-                let position = base.distance(to: UnsafeRawPointer(quote))
-                if memcmp(quote, needle.baseAddress!, needle.count) == 0 { return position + needle.count }
-                offset = position + 1
-            }
-            return nil
-        }
+    @inline(__always)
+    private static func isMarker(_ bytes: UnsafeRawBufferPointer, at start: Int) -> Bool {
+        bytes[start + 1] == UInt8(ascii: "b") && bytes[start + 2] == UInt8(ascii: "e")
+            && bytes[start + 3] == UInt8(ascii: "n") && bytes[start + 4] == UInt8(ascii: "c")
+            && bytes[start + 5] == UInt8(ascii: "h") && bytes[start + 6] == UInt8(ascii: "_")
+            && bytes[start + 7] == UInt8(ascii: "t") && bytes[start + 8] == UInt8(ascii: "s")
+            && bytes[start + 9] == UInt8(ascii: "\"") && bytes[start + 10] == UInt8(ascii: ":")
     }
 }

@@ -101,7 +101,7 @@ struct LoadRun {
         report.add("dropped_connections", .int(stats.droppedConnections.load(ordering: .relaxed)))
         report.add("unmarked_frames", .int(stats.unmarkedFrames.load(ordering: .relaxed)))
         sideEffect?.report(into: &report)
-        cpu.report(into: &report)
+        cpu.report(into: &report, deliveries: received)
         return report
     }
 }

@@ -73,17 +73,19 @@ struct CPUWindow {
     }
 
     /// Adds client_cpu_s, client_cpu_pct and, with a server pid, server_cpu_s / server_cpu_pct.
-    func report(into report: inout Report) {
+    /// With `deliveries`, also the CPU microseconds each delivery cost on either side: unlike
+    /// deliveries/s, that figure holds on a machine shared with other work, since it counts only
+    /// the CPU each process actually got.
+    func report(into report: inout Report, deliveries: Int? = nil) {
         let wall = Double(realtimeNanos() - wallStart) / 1e9
         let client = ProcessProbe.selfCPUSeconds() - clientStart
         report.add("client_cpu_s", .double(client))
         report.add("client_cpu_pct", .double(100 * client / wall))
-        if let serverPid, let serverStart, let now = try? ProcessProbe.cpuSeconds(pid: serverPid) {
-            report.add("server_cpu_s", .double(now - serverStart))
-            report.add("server_cpu_pct", .double(100 * (now - serverStart) / wall))
-        } else {
-            report.add("server_cpu_s", .null)
-            report.add("server_cpu_pct", .null)
-        }
+        let server = serverPid.flatMap { pid in serverStart.flatMap { start in (try? ProcessProbe.cpuSeconds(pid: pid)).map { $0 - start } } }
+        report.add("server_cpu_s", server.map { .double($0) } ?? .null)
+        report.add("server_cpu_pct", server.map { .double(100 * $0 / wall) } ?? .null)
+        guard let deliveries, deliveries > 0 else { return }
+        report.add("client_us_per_delivery", .double(client * 1e6 / Double(deliveries)))
+        report.add("server_us_per_delivery", server.map { .double($0 * 1e6 / Double(deliveries)) } ?? .null)
     }
 }

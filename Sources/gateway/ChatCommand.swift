@@ -41,7 +41,7 @@ struct ChatCommand: ParsableCommand {
                 let client = try await WebSocketClient.connect(
                     host: address.host, port: address.port, path: address.path,
                     headers: [("Authorization", "Bearer \(token)")], group: group)
-                printLine("connected to \(url) as the token's user; sending to \(session.recipients.joined(separator: ", "))")
+                printLine("connected to \(url); sending to \(session.recipients.joined(separator: ", ")) (/typing, /quit or Ctrl-D)")
                 let ending = try await ChatTerminal.run(client: client, session: session, lines: standardInputLines(),
                                                         print: { printLine($0) })
                 outcome.finish(ending == .inputEnded ? 0 : 1)

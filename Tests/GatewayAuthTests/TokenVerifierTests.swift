@@ -225,6 +225,26 @@ struct TokenVerifierTests {
     }
 }
 
+extension TokenVerifierTests {
+    /// Every single-character change to a valid token is refused with a stable code, never
+    /// accepted and never a crash.
+    @Test func everyOneCharacterChangeIsRefused() throws {
+        let verifier = try verifierWithAllKeys()
+        let keys: [SigningKey] = [.hs256(secret: TestKeys.secret), .es256(privateKeyPEM: try TestKeys.ec.get().privateKeyPEM)]
+        let codes: Set = ["auth.malformed_token", "auth.bad_signature", "auth.unsupported_algorithm", "auth.key_unavailable"]
+        for key in keys {
+            let token = Array(try TokenMinter.sign(claims: claims(), with: key).utf8)
+            for position in stride(from: 0, to: token.count, by: 3) {
+                var changed = token
+                changed[position] = token[position] == UInt8(ascii: "x") ? UInt8(ascii: "y") : UInt8(ascii: "x")
+                let result = verifier.verify(String(decoding: changed, as: UTF8.self), now: now)
+                let code = try #require(result.failure?.code, "a changed token was accepted (position \(position))")
+                #expect(codes.contains(code), "\(code) at \(position)")
+            }
+        }
+    }
+}
+
 extension Result {
     var failure: Failure? {
         if case .failure(let error) = self { return error }

@@ -26,6 +26,7 @@ final class ServerRecord: @unchecked Sendable {
 ///   /headers    → sends "uri=<uri> auth=<Authorization>"
 ///   /wrongproto → answers a subprotocol the client never offered
 ///   /hangup     → closes TCP right after the upgrade, without a close frame
+///   /deaf       → echoes, but never answers a close frame
 ///   /chat       → answers chat frames like the gateway (ack + event / typing signal)
 ///   anything else echoes, with commands: "close-me", "drop", "ping-me", "flood N".
 /// Client data frames must be masked: an unmasked one is answered with close 1002.
@@ -169,6 +170,10 @@ private final class TestServerHandler: ChannelInboundHandler, @unchecked Sendabl
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: payload)), promise: nil)
         case .pong:
             send(context, .text, "pong:" + String(buffer: payload), fin: true)
+        case .connectionClose where path == "/deaf":
+            // Records the close but never echoes it, like a stuck peer.
+            var reader = payload
+            record.recordClose(reader.readInteger(as: UInt16.self) ?? 1005)
         case .connectionClose:
             var reader = payload
             let code = reader.readInteger(as: UInt16.self) ?? 1005

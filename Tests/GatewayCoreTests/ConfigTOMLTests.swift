@@ -109,6 +109,33 @@ struct ConfigTOMLTests {
         #expect(errors.allSatisfy { $0.line >= 5 && $0.column >= 1 }, "\(errors)")
     }
 
+    @Test func whitespaceCommentsAndQuotedHeaders() throws {
+        let config = try parseValid("""
+            [ server ]   # spaces inside the brackets are allowed
+            listen = "h:1"# no space before the comment
+            [[ plugins ]]
+            name = "p" ; library = "x"
+            """.replacingOccurrences(of: " ; ", with: "\n"))
+        #expect(config.server.listen == "h:1")
+        #expect(config.plugins.map(\.library) == ["x"])
+        let value = try pluginConfig(#"""
+            [ plugins . "config" . 'a b' ]
+            empty = ""
+            emptyMulti = """
+            """
+            quotes = """say ""hi"""""
+            """#)
+        #expect(value == .table([("a b", .table([("empty", .string("")), ("emptyMulti", .string("")),
+                                                  ("quotes", .string(#"say ""hi"""#))]))]))
+    }
+
+    @Test func byteOrderMarkIsIgnoredAndColumnsCountCharacters() throws {
+        #expect(try parseValid("\u{FEFF}[server]\nlisten = \"h:1\"\n").server.listen == "h:1")
+        let errors = try parseErrors("[auth]\nprincipals_claim = \"é\\q\"\n")
+        #expect(errors.map { "\($0.line):\($0.column)" } == ["2:22"])
+        #expect(errors[0].message == "invalid escape sequence \\q in a string")
+    }
+
     @Test func deepNestingIsAnErrorNotACrash() throws {
         let deep = String(repeating: "[", count: 100_000)
         let errors = try parseErrors("a = " + deep + "\nb = " + String(repeating: "{ x = ", count: 100) + "1")
@@ -126,5 +153,51 @@ struct ConfigTOMLTests {
         #expect(value == .table([("a", .table([("b", .table([("x", .integer(1))])), ("y", .integer(2))]))]))
         let errors = try parseErrors("[server]\n[server]\n")
         #expect(errors.map(\.code) == ["config.duplicate_key"])
+    }
+
+    /// Mutated files must give either a config or errors with known codes and places, never a
+    /// crash or a hang. A fixed seed keeps failures reproducible.
+    @Test func mutatedFilesNeverCrashTheParser() throws {
+        var generator = SplitMix64(seed: 0x5EED)
+        let original = Array(ConfigTests.fullExample.utf8)
+        let alphabet = Array("[]{}\"'=.,#\n \\_-+0a:".utf8)
+        let knownCodes: Set = ["config.syntax", "config.duplicate_key", "config.unknown_section", "config.unknown_key",
+                               "config.wrong_type", "config.out_of_range", "config.invalid_value", "config.missing_key",
+                               "config.duplicate_plugin"]
+        var refused = 0
+        for _ in 0..<1000 {
+            var bytes = original
+            for _ in 0..<Int(generator.next() % 4 + 1) {
+                let position = Int(generator.next() % UInt64(bytes.count))
+                switch generator.next() % 3 {
+                case 0: bytes[position] = alphabet[Int(generator.next() % UInt64(alphabet.count))]
+                case 1: bytes.remove(at: position)
+                default: bytes.insert(alphabet[Int(generator.next() % UInt64(alphabet.count))], at: position)
+                }
+            }
+            let text = String(decoding: bytes, as: UTF8.self)
+            if case .failure(let errors) = ConfigLoader.parse(text, baseDirectory: ".", fileName: "f.conf") {
+                refused += 1
+                #expect(!errors.errors.isEmpty)
+                for error in errors.errors {
+                    #expect(knownCodes.contains(error.code), "\(error)")
+                    #expect(error.line >= 1 && error.column >= 1, "\(error)")
+                }
+            }
+        }
+        #expect(refused > 300, "most random mutations should break the file")
+    }
+}
+
+/// A small deterministic generator (SplitMix64) so fuzz-style tests replay exactly.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var mixed = state
+        mixed = (mixed ^ (mixed >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        mixed = (mixed ^ (mixed >> 27)) &* 0x94D0_49BB_1331_11EB
+        return mixed ^ (mixed >> 31)
     }
 }

@@ -143,10 +143,13 @@ struct ConfigTests {
 
     @Test func pluginChainOrderIsFileOrder() throws {
         let names = ["e", "b", "d", "a", "c"]
-        let text = names.map { "[[plugins]]\nname = \"\($0)\"\nlibrary = \"lib\($0).so\"\n" }.joined(separator: "\n")
+        let text = names.map { "[[plugins]]\nname = \"\($0)\"\nlibrary = \"lib\($0).so\"\n[plugins.config]\nid = \"\($0)\"\n" }
+            .joined(separator: "\n")
         let config = try parseValid(text)
         #expect(config.plugins.map(\.name) == names)
         #expect(config.plugins.map(\.library) == names.map { "lib\($0).so" })
+        // Each [plugins.config] belongs to the [[plugins]] block just above it.
+        #expect(config.plugins.map { ConfigValue.table($0.config) } == names.map { .table([("id", .string($0))]) })
     }
 
     @Test func pluginsAsAnArrayOfInlineTables() throws {

@@ -9,7 +9,7 @@ import Testing
         defer { gateway.stop() }
         let response = try gateway.upload([1, 2, 3], mime: "image/png", name: "a.png", token: nil)
         #expect(response.status == 401)
-        #expect(response.errorCode == "auth.missing_token")
+        #expect(response.attachmentErrorCode == "auth.missing_token", "\(response.headers) \(response.text)")
         let forged = try gateway.upload([1, 2, 3], mime: "image/png", name: "a.png", token: "not-a-jwt")
         #expect(forged.status == 401)
     }
@@ -22,11 +22,11 @@ import Testing
         let big = [UInt8](repeating: 7, count: 40 * 1024)
         let declared = try gateway.upload(big, mime: "image/png", name: "big.png", token: token)
         #expect(declared.status == 413)
-        #expect(declared.errorCode == "attachment.too_large")
+        #expect(declared.attachmentErrorCode == "attachment.too_large")
         // Multipart gets framing room on top of the limit, so this one is caught while streaming.
         let streamed = try gateway.uploadMultipart(big, mime: "image/png", fileName: "big.png", token: token)
         #expect(streamed.status == 413)
-        #expect(streamed.errorCode == "attachment.too_large")
+        #expect(streamed.attachmentErrorCode == "attachment.too_large")
         // Just under the limit is fine.
         let small = images.make(width: 10, height: 10, format: .png)
         #expect(try gateway.upload(small, mime: "image/png", name: "s.png", token: token).status == 201)
@@ -38,8 +38,8 @@ import Testing
         defer { gateway.stop() }
         let response = try gateway.upload(Array("hello".utf8), mime: "text/plain", name: "notes.txt", token: gateway.token("alice"))
         #expect(response.status == 415)
-        #expect(response.errorCode == "attachment.unsupported_type")
-        let message = try response.json().view["error"]["message"].string ?? ""
+        #expect(response.attachmentErrorCode == "attachment.unsupported_type")
+        let message = response.attachmentErrorMessage ?? ""
         #expect(message.contains("not accepted"), "the validator's own sentence reaches the client: \(message)")
         #expect(gateway.storedFiles().isEmpty, "\(gateway.storedFiles())")
     }
@@ -51,11 +51,11 @@ import Testing
         let gif = images.make(width: 20, height: 20, format: .gif)
         let response = try gateway.upload(gif, mime: "image/png", name: "x.png", token: gateway.token("alice"))
         #expect(response.status == 415)
-        #expect(response.errorCode == "attachment.content_mismatch")
+        #expect(response.attachmentErrorCode == "attachment.content_mismatch")
         let html = try gateway.upload(Array("<html><script>alert(1)</script>".utf8), mime: "image/jpeg", name: "x.jpg",
                                       token: gateway.token("alice"))
         #expect(html.status == 415)
-        #expect(html.errorCode == "attachment.content_mismatch")
+        #expect(html.attachmentErrorCode == "attachment.content_mismatch")
         #expect(gateway.storedFiles().isEmpty, "\(gateway.storedFiles())")
     }
 
@@ -68,7 +68,7 @@ import Testing
             let response = try gateway.upload(Array(whole.prefix(whole.count / 2)), mime: format.rawValue,
                                               name: "cut.\(format.fileExtension)", token: gateway.token("alice"))
             #expect(response.status == 422, "\(format): \(response.text)")
-            #expect(response.errorCode == "attachment.bad_image", "\(format)")
+            #expect(response.attachmentErrorCode == "attachment.bad_image", "\(format)")
         }
         #expect(gateway.storedFiles().isEmpty, "\(gateway.storedFiles())")
     }
@@ -81,7 +81,7 @@ import Testing
             let bomb = AttachmentTestImages.pngClaiming(width: width, height: height)
             let response = try gateway.upload(bomb, mime: "image/png", name: "bomb.png", token: gateway.token("alice"))
             #expect(response.status == 422, "\(width)x\(height): \(response.text)")
-            #expect(response.errorCode == "attachment.bad_image")
+            #expect(response.attachmentErrorCode == "attachment.bad_image")
         }
         #expect(Date().timeIntervalSince(started) < 5, "refused from the header, without decoding")
         #expect(gateway.storedFiles().isEmpty)
@@ -94,20 +94,20 @@ import Testing
         let noBoundary = try gateway.http("POST", "/api/v1/attachments", token: token,
                                           headers: [("Content-Type", "multipart/form-data")], body: Array("x".utf8))
         #expect(noBoundary.status == 400)
-        #expect(noBoundary.errorCode == "attachment.bad_multipart")
+        #expect(noBoundary.attachmentErrorCode == "attachment.bad_multipart")
         let noFile = Array("--b\r\nContent-Disposition: form-data; name=\"comment\"\r\n\r\nhi\r\n--b--\r\n".utf8)
         let withoutFile = try gateway.http("POST", "/api/v1/attachments", token: token,
                                            headers: [("Content-Type", "multipart/form-data; boundary=b")], body: noFile)
         #expect(withoutFile.status == 400)
-        #expect(withoutFile.errorCode == "attachment.bad_multipart")
+        #expect(withoutFile.attachmentErrorCode == "attachment.bad_multipart")
         let cut = Array("--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.png\"\r\n\r\n\u{1}\u{2}\u{3}".utf8)
         let unfinished = try gateway.http("POST", "/api/v1/attachments", token: token,
                                           headers: [("Content-Type", "multipart/form-data; boundary=b")], body: cut)
         #expect(unfinished.status == 400)
-        #expect(unfinished.errorCode == "attachment.bad_multipart")
+        #expect(unfinished.attachmentErrorCode == "attachment.bad_multipart")
         let empty = try gateway.upload([], mime: "image/png", name: "e.png", token: token)
         #expect(empty.status == 400)
-        #expect(empty.errorCode == "attachment.empty")
+        #expect(empty.attachmentErrorCode == "attachment.empty")
         #expect(eventually { gateway.storedFiles().isEmpty }, "\(gateway.storedFiles())")
     }
 

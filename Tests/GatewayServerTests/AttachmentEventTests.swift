@@ -11,7 +11,8 @@ import Testing
         defer { gateway.stop() }
         let aliceToken = gateway.token("alice", publish: true)
         let original = images.make(width: 200, height: 100, format: .jpeg)
-        let upload = try gateway.upload(original, mime: "image/jpeg", name: "cat.jpg", token: aliceToken).json().view
+        let uploadDocument = try gateway.upload(original, mime: "image/jpeg", name: "cat.jpg", token: aliceToken).json()
+        let upload = uploadDocument.view
         let id = try #require(upload["id"].string)
         let bob = try await gateway.connect(gateway.token("bob"))
         let carol = try await gateway.connect(gateway.token("carol"))
@@ -49,7 +50,7 @@ import Testing
         #expect(thumbnailAtBob.status == 200)
         let atCarol = try gateway.http("GET", src, token: gateway.token("carol"))
         #expect(atCarol.status == 403)
-        #expect(atCarol.errorCode == "attachment.forbidden")
+        #expect(atCarol.attachmentErrorCode == "attachment.forbidden")
         await bob.close()
         await carol.close()
     }
@@ -60,7 +61,7 @@ import Testing
         defer { gateway.stop() }
         let aliceToken = gateway.token("alice", publish: true)
         let id = try #require(try gateway.upload(images.make(width: 10, height: 10, format: .gif), mime: "image/gif",
-                                                 name: "g.gif", token: aliceToken).json().view["id"].string)
+                                                 name: "g.gif", token: aliceToken).attachmentField("id"))
         let published = try gateway.publish(#"{"category":"c","target":{"principals":["group:staff"]},"attachments":[{"id":"\#(id)"}]}"#,
                                             token: aliceToken)
         #expect(published.status == 202)
@@ -75,25 +76,25 @@ import Testing
         let gateway = try AttachmentGateway.start()
         defer { gateway.stop() }
         let id = try #require(try gateway.upload(images.make(width: 10, height: 10, format: .png), mime: "image/png",
-                                                 name: "p.png", token: gateway.token("alice")).json().view["id"].string)
+                                                 name: "p.png", token: gateway.token("alice")).attachmentField("id"))
         let mallory = gateway.token("mallory", publish: true)
         func publish(_ attachments: String) throws -> RawHTTPResponse {
             try gateway.publish(#"{"category":"c","target":{"principals":["bob"]},"attachments":\#(attachments)}"#, token: mallory)
         }
         let foreign = try publish(#"[{"id":"\#(id)"}]"#)
         #expect(foreign.status == 403)
-        #expect(foreign.errorCode == "attachment.forbidden")
+        #expect(foreign.attachmentErrorCode == "attachment.forbidden")
         let unknown = try publish(#"[{"id":"nope"}]"#)
         #expect(unknown.status == 400)
-        #expect(unknown.errorCode == "attachment.unknown")
+        #expect(unknown.attachmentErrorCode == "attachment.unknown")
         let badURL = try publish(#"[{"type":"youtube","url":"https://evil.example/?youtube.com"}]"#)
         #expect(badURL.status == 400)
-        #expect(badURL.errorCode == "attachment.rejected")
+        #expect(badURL.attachmentErrorCode == "attachment.rejected")
         let forgedDescriptor = try publish(#"[{"type":"image","src":"/api/v1/attachments/\#(id)"}]"#)
         #expect(forgedDescriptor.status == 400, "a descriptor without an upload id is not trusted")
         let shapeless = try publish(#"[{"name":"x"}]"#)
         #expect(shapeless.status == 400)
-        #expect(shapeless.errorCode == "attachment.invalid")
+        #expect(shapeless.attachmentErrorCode == "attachment.invalid")
         // The refused events granted nothing.
         let atBob = try gateway.http("GET", "/api/v1/attachments/\(id)", token: gateway.token("bob"))
         #expect(atBob.status == 403)

@@ -7,7 +7,8 @@ import Testing
     private func uploaded(_ gateway: TestGateway, owner: String = "alice") throws -> (id: String, sha256: String, bytes: [UInt8]) {
         let images = try AttachmentTestImages.require()
         let bytes = images.make(width: 300, height: 200, format: .png)
-        let descriptor = try gateway.upload(bytes, mime: "image/png", name: "chart.png", token: gateway.token(owner)).json().view
+        let descriptorDocument = try gateway.upload(bytes, mime: "image/png", name: "chart.png", token: gateway.token(owner)).json()
+        let descriptor = descriptorDocument.view
         return (try #require(descriptor["id"].string), try #require(descriptor["sha256"].string), bytes)
     }
 
@@ -66,7 +67,7 @@ import Testing
 
         let past = try gateway.http("GET", path, token: token, headers: [("Range", "bytes=\(size)-")])
         #expect(past.status == 416)
-        #expect(past.errorCode == "attachment.range_not_satisfiable")
+        #expect(past.attachmentErrorCode == "attachment.range_not_satisfiable")
         #expect(past.header("Content-Range") == "bytes */\(size)")
 
         let staleIfRange = try gateway.http("GET", path, token: token, headers: [("Range", "bytes=0-3"), ("If-Range", "\"old\"")])
@@ -83,7 +84,7 @@ import Testing
         let (id, _, _) = try uploaded(gateway)
         let other = try gateway.http("GET", "/api/v1/attachments/\(id)", token: gateway.token("mallory"))
         #expect(other.status == 403)
-        #expect(other.errorCode == "attachment.forbidden")
+        #expect(other.attachmentErrorCode == "attachment.forbidden")
         let otherThumbnail = try gateway.http("GET", "/api/v1/attachments/\(id)/thumbnail", token: gateway.token("mallory"))
         #expect(otherThumbnail.status == 403)
         let unknown = try gateway.http("GET", "/api/v1/attachments/no-such-id", token: gateway.token("alice"))

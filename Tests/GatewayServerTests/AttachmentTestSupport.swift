@@ -72,7 +72,7 @@ final class RawConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else {
-            close(fd)
+            _ = Glibc.close(fd)
             throw TestFailure("connect to 127.0.0.1:\(port) failed")
         }
     }
@@ -90,4 +90,24 @@ func eventually(_ seconds: Double = 5, _ condition: () -> Bool) -> Bool {
         usleep(20_000)
     }
     return condition()
+}
+
+extension RawHTTPResponse {
+    /// The error code, reading the body while its parsed JSON is still alive (a JSONView only
+    /// borrows; it must not outlive the JSON it came from).
+    var attachmentErrorCode: String? {
+        guard let document = try? json() else { return nil }
+        return withExtendedLifetime(document) { document.view["error"]["code"].string }
+    }
+
+    /// A top-level string field of a JSON body (an upload's "id", "sha256").
+    func attachmentField(_ key: String) -> String? {
+        guard let document = try? json() else { return nil }
+        return withExtendedLifetime(document) { document.view[key].string }
+    }
+
+    var attachmentErrorMessage: String? {
+        guard let document = try? json() else { return nil }
+        return withExtendedLifetime(document) { document.view["error"]["message"].string }
+    }
 }

@@ -15,7 +15,8 @@ import Testing
 
         let response = try gateway.upload(original, mime: format.rawValue, name: "photo.\(format.fileExtension)", token: token)
         #expect(response.status == 201, "\(response.text)")
-        let descriptor = try response.json().view
+        let descriptorDocument = try response.json()
+        let descriptor = descriptorDocument.view
         let id = try #require(descriptor["id"].string)
         #expect(descriptor["type"].string == "image")
         #expect(descriptor["mime"].string == format.rawValue)
@@ -51,7 +52,8 @@ import Testing
         let original = images.make(width: 120, height: 240, format: .jpeg)
         let response = try gateway.uploadMultipart(original, mime: "image/jpeg", fileName: "dir/../Ünïcode photo.jpg", token: token)
         #expect(response.status == 201, "\(response.text)")
-        let descriptor = try response.json().view
+        let descriptorDocument = try response.json()
+        let descriptor = descriptorDocument.view
         #expect(descriptor["name"].string == "Ünïcode photo.jpg", "path parts are dropped from a file name")
         #expect(descriptor["mime"].string == "image/jpeg")
         #expect(descriptor["size"].int == original.count)
@@ -68,8 +70,10 @@ import Testing
         let gateway = try AttachmentGateway.start()
         defer { gateway.stop() }
         let original = images.make(width: 64, height: 64, format: .png)
-        let first = try gateway.upload(original, mime: "image/png", name: "a.png", token: gateway.token("alice")).json().view
-        let second = try gateway.upload(original, mime: "image/png", name: "b.png", token: gateway.token("bob")).json().view
+        let firstDocument = try gateway.upload(original, mime: "image/png", name: "a.png", token: gateway.token("alice")).json()
+        let first = firstDocument.view
+        let secondDocument = try gateway.upload(original, mime: "image/png", name: "b.png", token: gateway.token("bob")).json()
+        let second = secondDocument.view
         let sha256 = try #require(first["sha256"].string)
         #expect(second["sha256"].string == sha256)
         #expect(first["id"].string != second["id"].string, "each upload is its own attachment (owner, name)")
@@ -86,7 +90,8 @@ import Testing
         let response = try gateway.http("POST", "/api/v1/attachments?type=pdf&name=report.pdf", token: gateway.token("alice"),
                                         headers: [("Content-Type", "application/pdf")], body: pdf)
         #expect(response.status == 201, "\(response.text)")
-        let descriptor = try response.json().view
+        let descriptorDocument = try response.json()
+        let descriptor = descriptorDocument.view
         #expect(descriptor["type"].string == "pdf")
         #expect(descriptor["name"].string == "report.pdf")
         #expect(!descriptor["thumbnail"].exists)
@@ -96,6 +101,6 @@ import Testing
         #expect(fetched.header("Content-Disposition")?.hasPrefix("attachment;") == true, "non-images download, never render inline")
         let thumbnail = try gateway.http("GET", "/api/v1/attachments/\(id)/thumbnail", token: gateway.token("alice"))
         #expect(thumbnail.status == 404)
-        #expect(thumbnail.errorCode == "attachment.no_thumbnail")
+        #expect(thumbnail.attachmentErrorCode == "attachment.no_thumbnail")
     }
 }

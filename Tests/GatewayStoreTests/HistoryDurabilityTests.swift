@@ -132,6 +132,31 @@ struct HistoryDurabilityTests {
         #expect(store.statistics.committed == UInt64(total))
     }
 
+    @Test func recordingFromManyThreadsLosesNothing() throws {
+        let folder = TemporaryFolder()
+        let store = try HistoryStore(path: folder.file("history.sqlite"), perPrincipal: 100_000)
+        defer { store.close() }
+        let threads = 4
+        let perThread = 10_000
+        let done = DispatchGroup()
+        for thread in 0..<threads {
+            done.enter()
+            Thread {
+                for index in 0..<perThread {
+                    store.record(event(Int64(thread * perThread + index + 1), to: ["everyone", "t\(thread)"]))
+                }
+                done.leave()
+            }.start()
+        }
+        #expect(done.wait(timeout: .now() + 60) == .success)
+        store.flush()
+        #expect(store.statistics.committed == UInt64(threads * perThread))
+        let all = try store.after(id: 0, principals: ["everyone"], host: "chat.example", excludingSender: "x",
+                                  limit: threads * perThread + 1)
+        #expect(ids(all) == Array(1...Int64(threads * perThread)))
+        #expect(store.lastEventId() == Int64(threads * perThread))
+    }
+
     @Test func unusableFilesFailWithStableCodes() throws {
         let folder = TemporaryFolder()
         // A regular file where a folder is needed.

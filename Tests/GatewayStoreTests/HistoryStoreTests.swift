@@ -27,7 +27,7 @@ struct HistoryStoreTests {
         let store = try HistoryStore(path: folder.file("history.sqlite"))
         defer { store.close() }
         let binary: [UInt8] = [0, 1, 2, 0xff, 0xfe, 0x22, 0x5c, 0]
-        let original = StoredEvent(id: 42, host: "h", sender: "", principals: ["ünï\"cøde", "role:admin", ""],
+        let original = StoredEvent(id: 42, host: "h", sender: "", principals: ["ünï\"cøde\\", "tab\there\u{01}", "role:admin", ""],
                                    timestamp: "2026-11-22T10:00:00.123Z", payload: binary)
         let empty = StoredEvent(id: 43, host: "h", sender: "s", principals: ["role:admin"],
                                 timestamp: "2026-11-22T10:00:01.000Z", payload: [])

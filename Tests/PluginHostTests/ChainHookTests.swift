@@ -227,3 +227,21 @@ import Testing
                 == .failed(plugin: "gateway", message: "invalid thumbnail box 0x8"))
     }
 }
+
+@Suite struct FailureLogThrottleTests {
+    @Test func everyFailureCountedButLogsThrottled() throws {
+        let recorder = LogRecorder()
+        let metrics = RecordingMetrics()
+        let chain = try Fixtures.chain([Fixtures.entry("bad", "libgood.so", [("filter", .string("error"))])],
+                                       recorder: recorder, metrics: metrics)
+        let event = JSON.object()
+        let recipient = Recipient(id: "alice", principals: [], host: "localhost")
+        for _ in 0..<2_500 {
+            guard case .drop = chain.filter(event.view, for: recipient) else { Issue.record("delivered"); return }
+        }
+        withExtendedLifetime(event) {}
+        #expect(metrics.total("gateway_plugin_errors_total", [("plugin", "bad"), ("hook", "filter")]) == 2_500)
+        let logged = recorder.lines.filter { $0.metadata["hook"] == "filter" }.compactMap { $0.metadata["failures"] }
+        #expect(logged == (1...20).map(String.init) + ["1000", "2000"])
+    }
+}

@@ -35,12 +35,15 @@ enum Fixtures {
 
     static func path(_ name: String) throws -> String { try directory() + "/" + name }
 
+    private static let folderPrefix = "plugin-host-fixtures-"
+
     private static func build() -> Result<String, FixtureBuildError> {
+        removeFoldersOfFinishedRuns()
         let folder = FileManager.default.temporaryDirectory
-            .appendingPathComponent("plugin-host-fixtures-\(getpid())").path
+            .appendingPathComponent("\(folderPrefix)\(getpid())").path
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            try FileManager.default.copyItem(atPath: sourceDirectory.appendingPathComponent("not_a_shared_object.so").path,
+            try FileManager.default.copyItem(atPath: sourceDirectory.appendingPathComponent("not_a_shared_object.txt").path,
                                              toPath: folder + "/not_a_shared_object.so")
         } catch {
             return .failure(FixtureBuildError(description: "cannot prepare \(folder): \(error)"))
@@ -64,6 +67,17 @@ enum Fixtures {
             }
         }
         return .success(folder)
+    }
+
+    /// Each run builds into its own folder (runs may overlap); remove those whose process is gone.
+    private static func removeFoldersOfFinishedRuns() {
+        let temporary = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names where name.hasPrefix(folderPrefix) {
+            guard let pid = Int32(name.dropFirst(folderPrefix.count)), pid != getpid(),
+                  kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(at: temporary.appendingPathComponent(name))
+        }
     }
 
     static func entry(_ name: String, _ library: String, enabled: Bool = true,

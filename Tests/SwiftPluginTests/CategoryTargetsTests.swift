@@ -74,6 +74,22 @@ struct CategoryTargetsTests {
         #expect(principals(try instance.targets(#"{"category": "chat.room"}"#)) == ["group:moderators"])
     }
 
+    @Test("large principal lists are deduplicated in order")
+    func largeLists() throws {
+        let instance = try plugin.instance(#"{"categories": {"room": {"event_principals": true, "principals": ["u7", "admin"]}}}"#,
+                                           host: TestHost())
+        defer { instance.destroy() }
+        let listed = (0..<1_000).map { "u\($0)" } + (0..<1_000).map { "u\($0)" }
+        let event = JSON.object()
+        event.set("category", "room")
+        let target = JSON.object()
+        target.set("principals", JSON.strings(listed))
+        event.set("target", target)
+        let answer = instance.targets(event)
+        #expect(answer.result == gw_result(GW_OK))
+        #expect(answer.principals == ["u7", "admin"] + (0..<1_000).filter { $0 != 7 }.map { "u\($0)" })
+    }
+
     @Test("a malformed target list in the event is GW_ERROR with a stable code")
     func malformedEventTarget() throws {
         let instance = try plugin.instance(#"{"categories": {"chat.direct": "event-principals"}}"#, host: TestHost())

@@ -1,6 +1,7 @@
 // The SDK's side of the C boundary, seen through a real plugin: NULL config, message
 // truncation, and instances that outlive each other.
 import CGatewayPlugin
+import CJansson
 import Foundation
 import GatewayJSON
 import Testing
@@ -17,6 +18,38 @@ struct SDKBoundaryTests {
         let handle = PluginInstanceHandle(library: plugin, instance: instance, host: host)
         defer { handle.destroy() }
         #expect(try handle.targets(#"{"category": "user.login"}"#).principals == ["system:admin"])
+    }
+
+    @Test("host bugs get an error code, not a crash: NULL services, instance or output pointer")
+    func nullPointersFromHost() throws {
+        let targets = try PluginLibrary.load("CategoryTargets")
+        var message = gw_message()
+        let config = try JSON.parse("{}")
+        #expect(targets.descriptor.pointee.create!(nil, nil, config.pointer, &message) == nil)
+        #expect(text(of: &message).hasPrefix("plugin.no_host_services:"))
+
+        let event = try JSON.parse(#"{"category": "user.login", "type": "secret"}"#)
+        message = gw_message()
+        var out: UnsafeMutablePointer<json_t>?
+        #expect(targets.descriptor.pointee.on_targets!(nil, event.pointer, &out, &message) == gw_result(GW_ERROR))
+        #expect(text(of: &message).hasPrefix("plugin.no_instance:"))
+        #expect(out == nil)
+        targets.descriptor.pointee.destroy!(nil)   // a no-op, not a crash
+
+        let instance = try targets.instance("{}", host: TestHost())
+        defer { instance.destroy() }
+        message = gw_message()
+        #expect(targets.descriptor.pointee.on_targets!(instance.instance, event.pointer, nil, &message) == gw_result(GW_ERROR))
+        #expect(text(of: &message).hasPrefix("plugin.no_output:"))
+
+        let filter = try PluginLibrary.load("MessageTypeFilter").instance(#"{"redact": true}"#, host: TestHost())
+        defer { filter.destroy() }
+        let recipient = try JSON.parse(#"{"id": "bob"}"#)
+        message = gw_message()
+        let result = filter.library.descriptor.pointee.on_filter!(filter.instance, event.pointer, recipient.pointer, nil, &message)
+        #expect(result == gw_result(GW_ERROR))
+        #expect(text(of: &message).hasPrefix("plugin.no_output:"))
+        #expect(referenceCount(event) == 1)
     }
 
     @Test("long error text is truncated to the message capacity as valid UTF-8")

@@ -2,6 +2,7 @@
 // its cached metrics. Destroyed only through `destroy()`, on the control queue.
 import CGatewayPlugin
 import GatewayJSON
+import Atomics
 import Logging
 import Metrics
 
@@ -72,17 +73,33 @@ final class PluginInstance: @unchecked Sendable {
         PluginHostContext.release(contextToken)
     }
 
+    /// Hook failures seen so far. A filter failing for every recipient of every event would
+    /// otherwise write millions of log lines a second; the counter metric still counts them all.
+    private let failuresSeen = ManagedAtomic<Int>(0)
+    static let failuresLoggedInFull = 20
+    static let failureLogInterval = 1_000
+
+    /// The failure's ordinal when it should be logged: the first few, then one in a thousand.
+    private func failureToLog() -> Int? {
+        let ordinal = failuresSeen.loadThenWrappingIncrement(ordering: .relaxed) + 1
+        if ordinal <= Self.failuresLoggedInFull || ordinal % Self.failureLogInterval == 0 { return ordinal }
+        return nil
+    }
+
     func logFailure(hook: String, result: gw_result, message: inout gw_message) {
+        guard let ordinal = failureToLog() else { return }
         let reason = Self.messageText(&message)
         context.logger.warning("plugin hook failed", metadata: [
             "hook": .string(hook), "result": .stringConvertible(result),
             "reason": .string(reason.isEmpty ? "(no message)" : reason),
+            "failures": .stringConvertible(ordinal),
         ])
     }
 
     func logInvalid(hook: String, _ what: String) {
+        guard let ordinal = failureToLog() else { return }
         context.logger.warning("plugin hook returned an invalid result", metadata: [
-            "hook": .string(hook), "reason": .string(what),
+            "hook": .string(hook), "reason": .string(what), "failures": .stringConvertible(ordinal),
         ])
     }
 

@@ -176,8 +176,12 @@ final class HistoryWriter: @unchecked Sendable {
     }
 
     private func insert(_ event: StoredEvent) throws(StoreError) -> Bool {
+        let recipients = Self.distinct(event.principals)
         try connection.withStatement(
-            "INSERT OR IGNORE INTO events (id, host, sender, timestamp, principals, payload) VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+            """
+            INSERT OR IGNORE INTO events (id, host, sender, timestamp, principals, payload, recipients)
+            VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+            """
         ) { statement throws(StoreError) in
             statement.bind(1, event.id)
             statement.bind(2, event.host)
@@ -185,13 +189,14 @@ final class HistoryWriter: @unchecked Sendable {
             statement.bind(4, event.timestamp)
             statement.bind(5, PrincipalList.encode(event.principals))
             statement.bind(6, blob: event.payload)
+            statement.bind(7, recipients.count)
             try statement.run()
         }
         guard connection.changes == 1 else { return false }
         try connection.withStatement(
             "INSERT OR IGNORE INTO deliveries (principal, event_id) VALUES (?1, ?2)"
         ) { statement throws(StoreError) in
-            for principal in event.principals {
+            for principal in recipients {
                 statement.bind(1, principal)
                 statement.bind(2, event.id)
                 try statement.run()
@@ -199,6 +204,15 @@ final class HistoryWriter: @unchecked Sendable {
             }
         }
         return true
+    }
+
+    /// The principals without repeats, in order. Lists are short (a few targets), so a linear
+    /// scan beats hashing.
+    private static func distinct(_ principals: [String]) -> [String] {
+        var unique: [String] = []
+        unique.reserveCapacity(principals.count)
+        for principal in principals where !unique.contains(principal) { unique.append(principal) }
+        return unique
     }
 
     private func saveHighestId(_ id: Int64) throws(StoreError) {
@@ -217,7 +231,7 @@ final class HistoryWriter: @unchecked Sendable {
     /// Keeps the newest `perPrincipal` deliveries of each touched principal, then deletes the events
     /// that no delivery references any more.
     private func prune(_ principals: Set<String>) throws(StoreError) {
-        var releasedEvents = Set<Int64>()
+        var released: [Int64: Int] = [:]
         try connection.withStatement(
             """
             DELETE FROM deliveries WHERE principal = ?1 AND event_id <= (
@@ -228,18 +242,30 @@ final class HistoryWriter: @unchecked Sendable {
             for principal in principals {
                 statement.bind(1, principal)
                 statement.bind(2, perPrincipal)
-                while try statement.step() { releasedEvents.insert(statement.int64(0)) }
+                while try statement.step() { released[statement.int64(0), default: 0] += 1 }
                 statement.reset()
             }
         }
-        guard !releasedEvents.isEmpty else { return }
+        guard !released.isEmpty else { return }
+        // Delete the events whose last deliveries went; count down the others.
         try connection.withStatement(
-            "DELETE FROM events WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM deliveries WHERE event_id = ?1)"
-        ) { statement throws(StoreError) in
-            for id in releasedEvents {
-                statement.bind(1, id)
-                try statement.run()
-                statement.reset()
+            "DELETE FROM events WHERE id = ?1 AND recipients <= ?2"
+        ) { delete throws(StoreError) in
+            try connection.withStatement(
+                "UPDATE events SET recipients = recipients - ?2 WHERE id = ?1"
+            ) { countDown throws(StoreError) in
+                for (id, count) in released {
+                    delete.bind(1, id)
+                    delete.bind(2, count)
+                    try delete.run()
+                    delete.reset()
+                    if connection.changes == 0 {
+                        countDown.bind(1, id)
+                        countDown.bind(2, count)
+                        try countDown.run()
+                        countDown.reset()
+                    }
+                }
             }
         }
     }

@@ -29,7 +29,34 @@ public struct StoredEvent: Sendable, Equatable {
 /// Principals are stored as a JSON array of strings: any string is allowed in a principal,
 /// so a separator-joined list could not be decoded back safely.
 enum PrincipalList {
-    static func encode(_ principals: [String]) -> String { JSON.strings(principals).encodedString() }
+    /// Hand-written because the writer calls it for every event: building a jansson array costs
+    /// an allocation per element. Output is standard JSON that jansson and SQLite's json_each read.
+    static func encode(_ principals: [String]) -> String {
+        var bytes: [UInt8] = [UInt8(ascii: "[")]
+        bytes.reserveCapacity(principals.reduce(2) { $0 + $1.utf8.count + 3 })
+        for (index, principal) in principals.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            bytes.append(UInt8(ascii: "\""))
+            for byte in principal.utf8 {
+                switch byte {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"):
+                    bytes.append(UInt8(ascii: "\\"))
+                    bytes.append(byte)
+                case 0..<0x20:
+                    bytes.append(contentsOf: Array("\\u00".utf8))
+                    bytes.append(hexDigits[Int(byte >> 4)])
+                    bytes.append(hexDigits[Int(byte & 0x0f)])
+                default:
+                    bytes.append(byte)
+                }
+            }
+            bytes.append(UInt8(ascii: "\""))
+        }
+        bytes.append(UInt8(ascii: "]"))
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     static func decode(_ text: String) -> [String] {
         guard let parsed = try? JSON.parse(text) else { return [] }
