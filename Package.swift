@@ -28,7 +28,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-atomics.git", from: "1.3.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
-        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
@@ -49,7 +48,6 @@ let package = Package(
             name: "GatewayCore",
             dependencies: [
                 "CGatewayPlugin", "CJansson", "GatewayJSON",
-                .product(name: "TOMLKit", package: "TOMLKit"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -120,10 +118,10 @@ let package = Package(
         .target(name: "MessageTypeFilter", dependencies: ["GatewayPlugin"], path: "Plugins/MessageTypeFilter", exclude: ["README.md"]),
         .target(name: "AttachmentValidator", dependencies: ["GatewayPlugin"], path: "Plugins/AttachmentValidator", exclude: ["README.md"]),
         .target(
-            name: "Thumbnailer", dependencies: ["CGatewayPlugin"], path: "Plugins/Thumbnailer",
+            name: "Thumbnailer", dependencies: ["CGatewayPlugin"], path: "Plugins/Thumbnailer", exclude: ["README.md"],
             linkerSettings: [.linkedLibrary("gd")]
         ),
-        .target(name: "ConsoleAudit", dependencies: ["CGatewayPlugin"], path: "Plugins/ConsoleAudit"),
+        .target(name: "ConsoleAudit", dependencies: ["CGatewayPlugin"], path: "Plugins/ConsoleAudit", exclude: ["README.md"]),
 
         // MARK: Tests
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayJSON", "CJansson"]),

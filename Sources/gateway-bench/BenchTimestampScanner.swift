@@ -1,16 +1,8 @@
-import NIOCore
-
 /// Finds `"bench_ts":<digits>` in a delivered frame without parsing the JSON: the client must
 /// stay far cheaper per frame than the server it measures.
 enum BenchTimestampScanner {
     /// `"bench_ts":` as bytes, compared by hand: a static array would cost a retain per frame.
     private static let markerLength = 11
-
-    static func timestamp(in buffer: ByteBuffer) -> UInt64? {
-        buffer.withUnsafeReadableBytes { bytes -> UInt64? in
-            timestamp(in: bytes)
-        }
-    }
 
     static func timestamp(in bytes: UnsafeRawBufferPointer) -> UInt64? {
         guard bytes.count > markerLength else { return nil }

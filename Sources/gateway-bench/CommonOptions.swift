@@ -58,8 +58,10 @@ struct LoadOptions: ParsableArguments {
     @Option(help: "Most events published but not yet fully delivered; keeps a saturating run from queueing without bound.")
     var window: Int?
 
+    // nchan answers a publish only after it has written the event to every subscriber, so one
+    // connection carries one event at a time: 16 keep the publisher from being the limit.
     @Option(help: "Publisher HTTP connections (one request in flight on each).")
-    var publishConnections: Int = 4
+    var publishConnections: Int = 16
 
     @Option(help: "Seconds to wait for the last deliveries after publishing stops.")
     var drainTimeout: Double = 5

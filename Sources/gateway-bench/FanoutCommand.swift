@@ -16,7 +16,7 @@ struct FanoutCommand: ParsableCommand {
             name: "fanout", subscribers: subscribers,
             subscriberAudience: { _ in .fanout },
             eventAudience: { _, _ in .fanout },
-            broadcast: true, defaultWindowEvents: 4
+            broadcast: true, defaultWindowEvents: 16
         )
         try runReportingErrors { try LoadRun(connection: connection, load: load).execute(shape).print() }
     }

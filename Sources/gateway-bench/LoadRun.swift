@@ -100,6 +100,7 @@ struct LoadRun {
         report.add("max_ms", .double(Double(latency.histogram.max) / 1000))
         report.add("dropped_connections", .int(stats.droppedConnections.load(ordering: .relaxed)))
         report.add("unmarked_frames", .int(stats.unmarkedFrames.load(ordering: .relaxed)))
+        report.add("close_frames", .int(stats.closeFramesFromServer.load(ordering: .relaxed)))
         sideEffect?.report(into: &report)
         cpu.report(into: &report, deliveries: received)
         return report

@@ -28,7 +28,7 @@ struct ReloadCommand: ParsableCommand {
             name: "reload", subscribers: subscribers,
             subscriberAudience: { _ in .fanout },
             eventAudience: { _, _ in .fanout },
-            broadcast: true, defaultWindowEvents: 4
+            broadcast: true, defaultWindowEvents: 16
         )
         let hangups = PeriodicHangup(pid: pid, interval: reloadInterval)
         try runReportingErrors { try LoadRun(connection: connection, load: load).execute(shape, sideEffect: hangups).print() }

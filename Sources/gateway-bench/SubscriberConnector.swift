@@ -10,12 +10,12 @@ struct ConnectSummary {
     var firstError: String?
     /// The first failure when it was one of the bench's own (e.g. an HTTP 401 on upgrade).
     var firstBenchError: BenchError?
+    var seconds = 0.0
 
     /// The error to report when no subscriber connected: the bench's own code when it has one.
     var noneConnectedError: BenchError {
         firstBenchError ?? BenchError.connectFailed(firstError ?? "unknown error")
     }
-    var seconds = 0.0
 }
 
 /// Opens many WebSocket subscribers with a bounded number of attempts in flight, spreading
@@ -108,6 +108,10 @@ final class SubscriberConnector: Sendable {
             .connectTimeout(.seconds(10))
             .channelOption(.socketOption(.so_reuseaddr), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            // Without IP_BIND_ADDRESS_NO_PORT (24), bind() to an address with port 0 searches the
+            // ephemeral range for a port unused by every socket on that address: slower and slower
+            // as thousands are open. With it the kernel picks the port at connect() time.
+            .channelOption(.ipOption(NIOBSDSocket.Option(rawValue: 24)), value: 1)
             .bind(to: source)
             .channelInitializer { channel in
                 channel.eventLoop.scheduleTask(in: .seconds(Int64(Self.upgradeTimeoutSeconds))) {

@@ -72,8 +72,12 @@ final class RedisServerProcess {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// SIGTERM, then SIGKILL after 3 s. Polls rather than Process.waitUntilExit, which can wait
+    /// forever when called from a Swift concurrency thread on Linux.
     func stop() {
-        process.terminate()
-        process.waitUntilExit()
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        for _ in 0..<300 where process.isRunning { usleep(10_000) }
+        if process.isRunning { kill(pid, SIGKILL) }
     }
 }

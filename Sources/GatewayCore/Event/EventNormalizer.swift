@@ -22,8 +22,8 @@ public struct Publisher: Sendable {
 /// The pyams_chat event model: action, category, status, source, title, message, url,
 /// timestamp, host, target; plus `attachments` and a free `data` object passed through.
 public enum EventNormalizer {
-    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host"]
-    static let knownFields: Set<String> = Set(stringFields + ["source", "target", "attachments", "data", "id", "type"])
+    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host", "type"]
+    static let knownFields: Set<String> = Set(stringFields + ["source", "target", "attachments", "data", "id"])
 
     public static func normalize(
         _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String
@@ -53,7 +53,8 @@ public enum EventNormalizer {
         event.set("category", category)
         event.set("status", input["status"].string ?? "info")
         event.set("source", try source(of: input["source"], publisher: publisher))
-        for field in ["title", "message"] {
+        // `type` is chat_api's message type (e.g. "secret"), read by the message-type filter.
+        for field in ["type", "title", "message"] {
             if let text = input[field].string { event.set(field, text) }
         }
         event.set("url", input["url"].string.map { JSON.string($0) } ?? .null())
