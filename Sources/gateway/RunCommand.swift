@@ -45,6 +45,7 @@ struct RunCommand: ParsableCommand {
         stop.wait()
         logger.notice("shutting down: closing connections (1001) and flushing history")
         server.shutdown()
+        PluginHost.waitForPendingDestroys()
     }
 
     private func makeLogger() -> Logger {

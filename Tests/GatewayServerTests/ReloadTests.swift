@@ -56,7 +56,7 @@ import Testing
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        defer { process.terminate(); process.waitUntilExit() }
+        defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
         let port = try readPort(from: output)
 
         let client = TestGatewayClient(port: port)
@@ -83,6 +83,17 @@ import Testing
         #expect(try client.publish(#"{"category":"room.news","message":"still here"}"#, token: app).status == 202)
         #expect(try await member.nextJSON().view["message"].string == "still here")
         #expect(process.isRunning)
+
+        // SIGTERM drains: every client gets close 1001 (going away), then the process exits 0.
+        kill(process.processIdentifier, SIGTERM)
+        guard case .close(let code, _) = try await member.next(timeout: .seconds(10)) else {
+            Issue.record("expected a close frame on SIGTERM")
+            return
+        }
+        #expect(code == 1001)
+        for _ in 0..<100 where process.isRunning { try await Task.sleep(for: .milliseconds(50)) }
+        #expect(!process.isRunning)
+        #expect(process.terminationStatus == 0)
     }
 
     private func readPort(from pipe: Pipe) throws -> Int {
