@@ -19,6 +19,7 @@ final class ServerContext: @unchecked Sendable {
     let fanOut: FanOut
     let blockingPool: NIOThreadPool
     let allocator = ByteBufferAllocator()
+    let tokenCache = VerifiedTokenCache()
     /// Set once by GatewayServer before the first connection is accepted, never changed after.
     private(set) var router: EventRouter!
 

@@ -14,6 +14,8 @@ import Testing
         try #require(!original.isEmpty)
 
         let response = try gateway.upload(original, mime: format.rawValue, name: "photo.\(format.fileExtension)", token: token)
+        let spaced = try gateway.upload(original, mime: format.rawValue, name: "a+b%20c.\(format.fileExtension)", token: token)
+        #expect(spaced.attachmentField("name") == "a+b c.\(format.fileExtension)", "X-File-Name is percent-decoded; '+' stays")
         #expect(response.status == 201, "\(response.text)")
         let descriptorDocument = try response.json()
         let descriptor = descriptorDocument.view

@@ -6,13 +6,17 @@ import GatewayJSON
 public struct Publisher: Sendable {
     public var id: String
     public var title: String?
+    /// The publisher's principals (its id first): what it may read, e.g. attachments shared with
+    /// a group it belongs to.
+    public var principals: [String]
     /// Events from a trusted ingress (the Redis channel, written by the application itself) keep
     /// the `source` they carry, as pyams_chat's messages do.
     public var trusted: Bool
 
-    public init(id: String, title: String?, trusted: Bool = false) {
+    public init(id: String, title: String?, principals: [String] = [], trusted: Bool = false) {
         self.id = id
         self.title = title
+        self.principals = principals
         self.trusted = trusted
     }
 }

@@ -4,14 +4,33 @@ import Foundation
 public enum ISOTimestamp {
     public static func now() -> String { format(Date()) }
 
+    /// Written digit by digit: every event gets a timestamp, and String(format:) costs
+    /// microseconds on the publish path.
     public static func format(_ date: Date) -> String {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         let millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(24)
+        func put(_ value: Int, width: Int) {
+            var divisor = 1
+            for _ in 1..<width { divisor *= 10 }
+            var rest = value
+            while divisor > 0 {
+                bytes.append(UInt8(48 + (rest / divisor) % 10))
+                rest %= divisor
+                divisor /= 10
+            }
+        }
+        put(Int(parts.tm_year) + 1900, width: 4); bytes.append(45)
+        put(Int(parts.tm_mon) + 1, width: 2); bytes.append(45)
+        put(Int(parts.tm_mday), width: 2); bytes.append(84)
+        put(Int(parts.tm_hour), width: 2); bytes.append(58)
+        put(Int(parts.tm_min), width: 2); bytes.append(58)
+        put(Int(parts.tm_sec), width: 2); bytes.append(46)
+        put(min(max(millis, 0), 999), width: 3); bytes.append(90)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Accepts YYYY-MM-DDTHH:MM:SS with optional fraction and a Z or ±HH:MM offset.

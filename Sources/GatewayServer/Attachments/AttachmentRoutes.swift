@@ -37,7 +37,11 @@ enum AttachmentRoutes {
         if let clientType, !isValidTypeName(clientType) {
             return .reject(.error(.attachmentInvalid("The attachment type must be 1 to 64 letters, digits, '_' or '-'.")))
         }
-        let name = head.headers.first(name: "X-File-Name").map(RequestTarget.percentDecode) ?? target.query["name"]
+        // A header value is not a query string: '+' stays a plus sign, only %XX is decoded.
+        let headerName = head.headers.first(name: "X-File-Name").map {
+            RequestTarget.percentDecode($0.split(separator: "+", omittingEmptySubsequences: false).joined(separator: "%2B"))
+        }
+        let name = headerName ?? target.query["name"]
         let declaration = UploadDeclaration(
             file: DeclaredFile(type: clientType ?? DeclaredFile.defaultType(forMIME: mime), mime: mime,
                                name: DeclaredFile.sanitizedName(name)),

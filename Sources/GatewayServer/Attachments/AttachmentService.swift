@@ -82,7 +82,7 @@ final class AttachmentService: Sendable {
             if record != nil && publisher.trusted {
                 readable = true
             } else if record != nil {
-                readable = try store.mayRead(id: id, identityId: publisher.id, principals: [publisher.id])
+                readable = try store.mayRead(id: id, identityId: publisher.id, principals: publisher.principals.isEmpty ? [publisher.id] : publisher.principals)
             }
         } catch {
             logger.error("attachment lookup failed", metadata: ["id": "\(id)", "error": "\(error)"])

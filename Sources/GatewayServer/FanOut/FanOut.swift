@@ -5,9 +5,12 @@ import NIOCore
 final class FanOut: Sendable {
     let shards: [LoopShard]
     private let shardByLoop: [ObjectIdentifier: LoopShard]
+    let presence: PrincipalPresence
 
     init(loops: [EventLoop], metrics: GatewayMetrics) {
-        shards = loops.map { LoopShard(loop: $0, metrics: metrics) }
+        let presence = PrincipalPresence(shardCount: loops.count)
+        self.presence = presence
+        shards = loops.enumerated().map { LoopShard(loop: $1, position: $0, presence: presence, metrics: metrics) }
         shardByLoop = Dictionary(uniqueKeysWithValues: shards.map { (ObjectIdentifier($0.loop), $0) })
     }
 
@@ -19,7 +22,11 @@ final class FanOut: Sendable {
     }
 
     func publish(_ event: RoutedEvent) {
-        for shard in shards { shard.enqueue(event) }
+        if shards.count == 1 {
+            shards[0].enqueue(event)
+            return
+        }
+        for index in presence.shards(holdingAnyOf: event.targets) { shards[index].enqueue(event) }
     }
 
     /// Connections currently registered, summed over loops (approximate while loops run).

@@ -9,6 +9,9 @@ import NIOCore
 /// them written, then a single flush — several events coalesce into one write system call.
 final class LoopShard: @unchecked Sendable {
     let loop: EventLoop
+    /// This shard's place among the server's loops (PrincipalPresence counts per position).
+    let position: Int
+    private let presence: PrincipalPresence
     /// Touched only on `loop`.
     let index = SessionIndex<ClientConnection>()
     private let metrics: GatewayMetrics
@@ -17,8 +20,10 @@ final class LoopShard: @unchecked Sendable {
     /// Connections written to during the current drain; flushed once at its end. Loop-only.
     private var touched: [ClientConnection] = []
 
-    init(loop: EventLoop, metrics: GatewayMetrics) {
+    init(loop: EventLoop, position: Int, presence: PrincipalPresence, metrics: GatewayMetrics) {
         self.loop = loop
+        self.position = position
+        self.presence = presence
         self.metrics = metrics
     }
 
@@ -28,6 +33,7 @@ final class LoopShard: @unchecked Sendable {
         loop.preconditionInEventLoop()
         index.add(connection, identityId: connection.identity.id, principals: connection.identity.principals,
                   host: connection.host)
+        presence.add(connection.identity.principals, shard: position)
         registered.wrappingIncrement(ordering: .relaxed)
         metrics.connections.increment()
     }
@@ -36,6 +42,7 @@ final class LoopShard: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard index.entry(for: connection) != nil else { return }
         index.remove(connection)
+        presence.remove(connection.identity.principals, shard: position)
         registered.wrappingDecrement(ordering: .relaxed)
         metrics.connections.decrement()
     }
@@ -53,16 +60,15 @@ final class LoopShard: @unchecked Sendable {
     }
 
     private func drain() {
-        let events = queue.withLockedValue { state -> [RoutedEvent] in
-            let events = state.events
-            state.events.removeAll(keepingCapacity: true)
+        var events: [RoutedEvent] = []
+        queue.withLockedValue { state in
+            swap(&events, &state.events)
             state.scheduled = false
-            return events
         }
         var delivered = 0
         for event in events {
-            index.forEachRecipient(host: event.host, principals: event.targets, excludingIdentity: event.senderId) { entry in
-                if entry.session.deliver(event) {
+            index.forEachRecipient(host: event.host, principals: event.targets, excludingIdentity: event.senderId) { session in
+                if session.deliver(event) {
                     delivered += 1
                 }
             }

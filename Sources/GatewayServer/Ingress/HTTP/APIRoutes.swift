@@ -78,7 +78,7 @@ enum APIRoutes {
 
     static func authenticate(_ request: APIRequest, server: ServerContext) -> Result<Identity, GatewayError> {
         let credentials = RequestCredentials(head: request.head, query: request.target.query)
-        return Authentication.identify(token: credentials.token, verifier: server.verifier)
+        return Authentication.identify(token: credentials.token, verifier: server.verifier, cache: server.tokenCache)
     }
 
     static func host(of request: APIRequest, server: ServerContext) -> String {
@@ -110,7 +110,7 @@ enum APIRoutes {
             return .error(.invalidEvent("invalid_json", "The body is not valid JSON: \(error)"))
         }
         do throws(GatewayError) {
-            let publisher = Publisher(id: identity.id, title: identity.title)
+            let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
             let id = try server.router.publish(input.view, from: publisher, ingress: "http",
                                                hostFallback: request.head.headers.first(name: "Origin"))
             let body = JSON.object()
@@ -196,13 +196,17 @@ enum APIRoutes {
 
 /// Token → identity, with the error a client sees when it has none or a bad one.
 enum Authentication {
-    static func identify(token: String?, verifier: TokenVerifier) -> Result<Identity, GatewayError> {
+    static func identify(token: String?, verifier: TokenVerifier, cache: VerifiedTokenCache? = nil) -> Result<Identity, GatewayError> {
         guard let token, !token.isEmpty else {
             return .failure(.unauthorized("auth.missing_token",
                                           "No token: send 'Authorization: Bearer <jwt>', the 'accessToken, <jwt>' subprotocol, or ?token=<jwt>."))
         }
-        switch verifier.verify(token, now: Int(Date().timeIntervalSince1970)) {
-        case .success(let identity): return .success(identity)
+        let now = Int(Date().timeIntervalSince1970)
+        if let known = cache?.identity(for: token, now: now) { return .success(known) }
+        switch verifier.verify(token, now: now) {
+        case .success(let identity):
+            cache?.remember(token, as: identity)
+            return .success(identity)
         case .failure(let error): return .failure(.unauthorized(error.code, error.message))
         }
     }

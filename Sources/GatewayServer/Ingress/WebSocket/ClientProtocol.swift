@@ -45,7 +45,7 @@ enum ClientProtocol {
             return
         }
         do throws(GatewayError) {
-            let publisher = Publisher(id: connection.identity.id, title: connection.identity.title)
+            let publisher = Publisher(id: connection.identity.id, title: connection.identity.title, principals: connection.identity.principals)
             let id = try server.router.publish(event, from: publisher, ingress: "websocket", hostFallback: connection.host)
             let ack = JSON.object()
             ack.set("type", "ack")

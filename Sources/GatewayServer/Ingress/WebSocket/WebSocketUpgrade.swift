@@ -42,7 +42,7 @@ enum WebSocketUpgrade {
             return nil
         }
         let credentials = RequestCredentials(head: head, query: target.query)
-        switch Authentication.identify(token: credentials.token, verifier: server.verifier) {
+        switch Authentication.identify(token: credentials.token, verifier: server.verifier, cache: server.tokenCache) {
         case .failure(let error):
             server.metrics.upgradesRefused.increment()
             setup.refusal = error
