@@ -13,7 +13,12 @@ final class LockWithCondition: @unchecked Sendable {
 
     init() {
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        // Timed waits measure against the monotonic clock: a wall-clock jump must not stretch them.
+        var attributes = pthread_condattr_t()
+        pthread_condattr_init(&attributes)
+        pthread_condattr_setclock(&attributes, CLOCK_MONOTONIC)
+        pthread_cond_init(condition, &attributes)
+        pthread_condattr_destroy(&attributes)
     }
 
     deinit {
@@ -31,6 +36,19 @@ final class LockWithCondition: @unchecked Sendable {
 
     /// Only while holding the lock: releases it until signalled, then holds it again.
     func wait() { pthread_cond_wait(condition, mutex) }
+
+    /// Like wait(), but gives up at `deadline` (CLOCK_MONOTONIC). Returns false on timeout.
+    func wait(until deadline: timespec) -> Bool {
+        var deadline = deadline
+        return pthread_cond_timedwait(condition, mutex, &deadline) == 0
+    }
+
+    static func monotonicDeadline(afterNanoseconds nanoseconds: Int) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let total = Int(now.tv_nsec) + nanoseconds
+        return timespec(tv_sec: now.tv_sec + total / 1_000_000_000, tv_nsec: total % 1_000_000_000)
+    }
 
     func broadcast() { pthread_cond_broadcast(condition) }
 }
