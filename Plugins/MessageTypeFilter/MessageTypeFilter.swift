@@ -39,10 +39,21 @@ struct MessageTypeFilter: RecipientFilterPlugin {
         }
     }
 
-    func filter(_ event: JSONView, recipient: Recipient) throws -> FilterDecision {
+    /// Only events of a restricted type need a per-recipient decision: every other event is
+    /// delivered as is, so the gateway need not call `filter` for each of its recipients.
+    func concerns(_ event: JSONView) -> Bool {
+        restrictedType(of: event) != nil
+    }
+
+    private func restrictedType(of event: JSONView) -> String? {
         var field = event
         for name in fieldPath { field = field[name] }
-        guard let type = field.string, restrictedTypes.contains(type) else { return .deliver }
+        guard let type = field.string, restrictedTypes.contains(type) else { return nil }
+        return type
+    }
+
+    func filter(_ event: JSONView, recipient: Recipient) throws -> FilterDecision {
+        guard restrictedType(of: event) != nil else { return .deliver }
         if recipient.holdsAny(of: allowedPrincipals) { return .deliver }
         guard let redaction else { return .drop }
         return .redact(try redaction.apply(to: event))

@@ -2,7 +2,9 @@
  * file also checks at compile time that the v1.0 layout stays what plugins were built against. */
 #include "gateway_plugin.h"
 
-_Static_assert(GW_PLUGIN_DESCRIPTOR_V1_0_SIZE == sizeof(gw_plugin_descriptor),
+_Static_assert(GW_PLUGIN_DESCRIPTOR_V1_0_SIZE == offsetof(gw_plugin_descriptor, on_filter_event),
                "ABI 1.0 descriptor layout changed: append fields and bump the minor instead");
+_Static_assert(GW_PLUGIN_DESCRIPTOR_V1_1_SIZE == sizeof(gw_plugin_descriptor),
+               "the newest descriptor field must be the last: append fields and bump the minor");
 _Static_assert(offsetof(gw_plugin_descriptor, struct_size) == 0, "struct_size must come first");
 _Static_assert(offsetof(gw_host_services, struct_size) == 0, "struct_size must come first");

@@ -42,6 +42,7 @@ public func export(_ type: any GatewayPlugin.Type) -> UnsafeRawPointer {
     if type is any RecipientFilterPlugin.Type {
         capabilities |= gw_capabilities(GW_CAP_RECIPIENT_FILTER)
         descriptor.pointee.on_filter = filterHook
+        descriptor.pointee.on_filter_event = filterEventHook
     }
     if type is any AttachmentValidationPlugin.Type {
         capabilities |= gw_capabilities(GW_CAP_ATTACHMENT_VALIDATION)

@@ -29,6 +29,15 @@ public protocol CategoryTargetsPlugin: GatewayPlugin {
 public protocol RecipientFilterPlugin: GatewayPlugin {
     /// Event loops, concurrently: must not block. A thrown error fails closed (not delivered).
     func filter(_ event: JSONView, recipient: Recipient) throws -> FilterDecision
+
+    /// Asked once per event (ABI 1.1 on_filter_event): false means `filter` would deliver this
+    /// event unchanged to everyone, so the gateway skips the per-recipient calls. The default,
+    /// true, asks `filter` for every recipient.
+    func concerns(_ event: JSONView) -> Bool
+}
+
+extension RecipientFilterPlugin {
+    public func concerns(_ event: JSONView) -> Bool { true }
 }
 
 /// GW_CAP_ATTACHMENT_VALIDATION: accept or reject an attachment (metadata + bytes).

@@ -109,6 +109,14 @@ func filterHook(
     }
 }
 
+func filterEventHook(_ instance: OpaquePointer?, _ event: UnsafePointer<json_t>?, _ message: CMessagePointer?) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let concerns = plugin.filterConcerns else {
+        CMessage.write("plugin.no_instance: on_filter_event called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    return result(concerns(JSONView(event)) ? GW_OK : GW_SKIP)
+}
+
 func validateAttachmentHook(
     _ instance: OpaquePointer?, _ metadata: UnsafePointer<json_t>?, _ bytes: UnsafePointer<UInt8>?,
     _ length: Int, _ message: CMessagePointer?

@@ -5,6 +5,7 @@ final class PluginInstance {
     let host: PluginHost
     let targets: ((JSONView) throws -> Targets?)?
     let filter: ((JSONView, Recipient) throws -> FilterDecision)?
+    let filterConcerns: ((JSONView) -> Bool)?
     let validate: ((Attachment) throws -> AttachmentVerdict)?
     let thumbnail: ((ThumbnailRequest) throws -> ThumbnailOutcome)?
 
@@ -17,8 +18,10 @@ final class PluginInstance {
         }
         if let plugin = plugin as? any RecipientFilterPlugin {
             filter = { try plugin.filter($0, recipient: $1) }
+            filterConcerns = { plugin.concerns($0) }
         } else {
             filter = nil
+            filterConcerns = nil
         }
         if let plugin = plugin as? any AttachmentValidationPlugin {
             validate = { try plugin.validate($0) }

@@ -14,6 +14,7 @@ enum Fixtures {
     /// name of the built .so → (source file, extra cc flags)
     static let builds: [(name: String, source: String, flags: [String])] = [
         ("libgood.so", "good.c", []),
+        ("libgood-v1_0.so", "good.c", ["-DPLUGIN_NAME=\"fixture-abi-1.0\"", "-DAS_ABI_1_0"]),
         ("libgood-wildcard.so", "good.c", ["-DPLUGIN_NAME=\"fixture-wildcard\"", "-DCATEGORY_LIST_WILDCARD"]),
         ("libgood-nocategories.so", "good.c", ["-DPLUGIN_NAME=\"fixture-nocategories\"", "-DCATEGORY_LIST_NONE"]),
         ("libbad-major.so", "refusals.c", ["-DREFUSAL_BAD_MAJOR"]),

@@ -1,6 +1,7 @@
 // Every way a plugin can be refused at load time: the stable code, and a message naming the file.
 import Foundation
 import GatewayCore
+import GatewayJSON
 import Testing
 
 @Suite struct LoadRefusalTests {
@@ -61,7 +62,7 @@ import Testing
         let error = try refusal("libbad-major.so")
         #expect(error.code == "plugin.abi_major_mismatch")
         #expect(error.message.contains("ABI 2.4"), "the plugin's version: \(error.message)")
-        #expect(error.message.contains("ABI 1.0"), "the host's version: \(error.message)")
+        #expect(error.message.contains("ABI 1.1"), "the host's version: \(error.message)")
     }
 
     @Test func descriptorTooSmall() throws {
@@ -92,7 +93,7 @@ import Testing
         let info = try PluginInspector.inspect(path: path).get()
         #expect(info.name == "fixture-good")
         #expect(info.version == "1.2.3")
-        #expect(info.abiMajor == 1 && info.abiMinor == 0)
+        #expect(info.abiMajor == 1 && info.abiMinor == 1)
         #expect(info.capabilities == ["category_targets", "recipient_filter", "attachment_validation", "thumbnail"])
         #expect(info.categories == ["news", "chat"])
         #expect(info.buildSignature == "fixture built by PluginHostTests")
@@ -100,6 +101,19 @@ import Testing
         #expect(info.entryName == nil)
         let none = try PluginInspector.inspect(path: try Fixtures.path("libgood-nocategories.so")).get()
         #expect(none.categories == nil)
+    }
+
+    /// Minor versions only append: a plugin built for ABI 1.0 (shorter descriptor, no
+    /// on_filter_event) loads on this 1.1 host and its filter is asked for every recipient.
+    @Test func aPluginBuiltForAnOlderMinorStillLoads() throws {
+        let info = try PluginInspector.inspect(path: try Fixtures.path("libgood-v1_0.so")).get()
+        #expect(info.abiMajor == 1 && info.abiMinor == 0)
+        let host = PluginHost(logger: LogRecorder().logger)
+        let chain = try host.makeChain([Fixtures.entry("old", "libgood-v1_0.so", [])], pluginDirectory: try Fixtures.directory(),
+                                       baseDirectory: "/").get()
+        let event = try JSON.parse(#"{"category":"news","message":"x"}"#)
+        #expect(chain.hasRecipientFilters)
+        #expect(!chain.filterPlan(for: event.view).isEmpty, "no on_filter_event: every recipient is asked")
     }
 
     @Test func createFailureCarriesThePluginsText() throws {

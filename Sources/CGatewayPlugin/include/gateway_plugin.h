@@ -30,6 +30,7 @@
  *    field added in a later minor, and treats a field beyond struct_size as NULL / 0.
  *    A plugin built against minor N runs on a host of minor M >= N and, for fields it does not
  *    read, on M < N as well.
+ *  - 1.1 added gw_plugin_descriptor.on_filter_event (optional).
  *
  * ---------------------------------------------------------------------------------------------
  * Ownership rules (apply to every call unless the call says otherwise)
@@ -91,7 +92,7 @@ extern "C" {
 #endif
 
 #define GW_PLUGIN_ABI_MAJOR 1
-#define GW_PLUGIN_ABI_MINOR 0
+#define GW_PLUGIN_ABI_MINOR 1
 
 /** The one symbol the host looks up in a plugin. */
 #define GW_PLUGIN_ENTRY_SYMBOL "gateway_plugin_entry"
@@ -311,12 +312,31 @@ typedef struct gw_plugin_descriptor {
     gw_result (*on_thumbnail)(gw_instance *instance, const gw_thumbnail_request *request,
                               gw_thumbnail_result *result, gw_message *message);
 
-    /* ABI 1.1+ appends fields here. */
+    /* ---- ABI 1.1 ---------------------------------------------------------------------- */
+
+    /**
+     * GW_CAP_RECIPIENT_FILTER, OPTIONAL (NULL, or a descriptor older than 1.1: on_filter is
+     * called for every recipient). Event loops, concurrently; must not block.
+     * Called ONCE per event, before any per-recipient on_filter call, to say whether this
+     * filter can change anything for this event:
+     *   event: BORROWED event object, as in on_filter.
+     * Returns GW_SKIP when on_filter would deliver the event unchanged to EVERY recipient (the
+     * host then makes no per-recipient call for this event: a filter that only concerns some
+     * messages costs nothing on the others), GW_OK when on_filter must be asked per recipient.
+     * GW_ERROR (or anything else) is treated like GW_OK: the per-recipient calls decide.
+     */
+    gw_result (*on_filter_event)(gw_instance *instance, const json_t *event, gw_message *error);
+
+    /* ABI 1.2+ appends fields here. */
 } gw_plugin_descriptor;
 
 /** Size of the ABI 1.0 descriptor: the smallest struct_size the host accepts. */
 #define GW_PLUGIN_DESCRIPTOR_V1_0_SIZE \
     (offsetof(gw_plugin_descriptor, on_thumbnail) + sizeof(void *))
+
+/** Size of the ABI 1.1 descriptor (adds on_filter_event). */
+#define GW_PLUGIN_DESCRIPTOR_V1_1_SIZE \
+    (offsetof(gw_plugin_descriptor, on_filter_event) + sizeof(void *))
 
 /**
  * The entry function every plugin exports as GW_PLUGIN_ENTRY_SYMBOL:

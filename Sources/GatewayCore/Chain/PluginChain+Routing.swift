@@ -61,10 +61,33 @@ extension PluginChain {
     /// next filter sees. GW_ERROR, unknown results and an invalid redaction drop the event for
     /// this recipient (fail closed: a broken privacy filter must not leak), logged and counted.
     public func filter(_ event: JSONView, for recipient: Recipient) -> FilterOutcome {
-        guard !filterHooks.isEmpty, let eventPointer = event.pointer else { return .deliver }
+        filter(event, for: recipient, plan: FilterPlan(all: filterHooks.count))
+    }
+
+    /// Which filters must see an event recipient by recipient: asked once per event (ABI 1.1
+    /// on_filter_event) so a filter that only concerns some messages costs nothing per recipient
+    /// on all the others. Filters without the hook (ABI 1.0) are always in the plan.
+    public func filterPlan(for event: JSONView) -> FilterPlan {
+        guard !filterHooks.isEmpty, let eventPointer = event.pointer else { return FilterPlan(indexes: []) }
+        var indexes: [Int] = []
+        for (index, hook) in filterHooks.enumerated() {
+            guard let prepare = hook.prepare else {
+                indexes.append(index)
+                continue
+            }
+            var message = gw_message()
+            if prepare(hook.plugin.instance, eventPointer, &message) != Int32(GW_SKIP) { indexes.append(index) }
+        }
+        return FilterPlan(indexes: indexes)
+    }
+
+    /// The filters of `plan`, in chain order (see `filter(_:for:)`).
+    public func filter(_ event: JSONView, for recipient: Recipient, plan: FilterPlan) -> FilterOutcome {
+        guard !plan.isEmpty, let eventPointer = event.pointer else { return .deliver }
         let recipientPointer = recipient.json.pointer
         var redacted: JSON? = nil
-        for hook in filterHooks {
+        for index in plan.indexes {
+            let hook = filterHooks[index]
             var message = gw_message()
             var output: UnsafeMutablePointer<json_t>? = nil
             let current = redacted?.pointer ?? eventPointer
@@ -95,6 +118,14 @@ extension PluginChain {
         }
         if let redacted { return .redacted(redacted) }
         return .deliver
+    }
+
+    public struct FilterPlan: Sendable {
+        let indexes: [Int]
+        init(indexes: [Int]) { self.indexes = indexes }
+        init(all count: Int) { indexes = Array(0..<count) }
+        /// No filter needs to see this event: deliver the shared frame to everyone.
+        public var isEmpty: Bool { indexes.isEmpty }
     }
 
     public enum FilterOutcome: Sendable {

@@ -30,6 +30,19 @@ public final class PluginChain: @unchecked Sendable {
     let validationHooks: [ValidationHook]
     let thumbnailHooks: [ThumbnailHook]
 
+    /// Copies only the bytes the plugin declared (struct_size): fields of a later minor than
+    /// the plugin was built for read as NULL, as the header promises, and nothing past its
+    /// descriptor is ever read.
+    static func readDescriptor(_ pointer: UnsafePointer<gw_plugin_descriptor>) -> gw_plugin_descriptor {
+        var copy = gw_plugin_descriptor()
+        let declared = UnsafeRawPointer(pointer).load(as: Int.self)
+        let size = min(declared, MemoryLayout<gw_plugin_descriptor>.size)
+        withUnsafeMutableBytes(of: &copy) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: UnsafeRawPointer(pointer), count: size))
+        }
+        return copy
+    }
+
     init(instances: [PluginInstance]) {
         self.instances = instances
         self.plugins = instances.map(\.info)
@@ -38,13 +51,13 @@ public final class PluginChain: @unchecked Sendable {
         var validations: [ValidationHook] = []
         var thumbnails: [ThumbnailHook] = []
         for plugin in instances {
-            let descriptor = plugin.descriptor.pointee
+            let descriptor = Self.readDescriptor(plugin.descriptor)
             let capabilities = UInt64(descriptor.capabilities)
             if capabilities & PluginCapability.categoryTargets != 0, let call = descriptor.on_targets {
                 targets.append(TargetsHook(plugin: plugin, call: call, categories: descriptor.categories))
             }
             if capabilities & PluginCapability.recipientFilter != 0, let call = descriptor.on_filter {
-                filters.append(FilterHook(plugin: plugin, call: call))
+                filters.append(FilterHook(plugin: plugin, call: call, prepare: descriptor.on_filter_event))
             }
             if capabilities & PluginCapability.attachmentValidation != 0, let call = descriptor.on_validate_attachment {
                 validations.append(ValidationHook(plugin: plugin, call: call))
@@ -117,7 +130,11 @@ struct TargetsHook {
 struct FilterHook {
     let plugin: PluginInstance
     let call: FilterFunction
+    /// ABI 1.1 on_filter_event; nil for 1.0 plugins (asked per recipient, always).
+    let prepare: FilterEventFunction?
 }
+
+typealias FilterEventFunction = @convention(c) (OpaquePointer?, UnsafePointer<json_t>?, UnsafeMutablePointer<gw_message>?) -> gw_result
 
 struct ValidationHook {
     let plugin: PluginInstance

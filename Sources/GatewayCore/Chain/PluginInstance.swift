@@ -53,7 +53,7 @@ final class PluginInstance: @unchecked Sendable {
         let token = context.retainedToken()
         let config = ConfigJSON.object(entry.config)
         var message = gw_message()
-        let instance = library.descriptor.pointee.create(HostServices.table, token, config.pointer, &message)
+        let instance = PluginChain.readDescriptor(library.descriptor).create(HostServices.table, token, config.pointer, &message)
         guard let instance else {
             PluginHostContext.release(token)  // no destroy() will follow a failed create()
             let reason = messageText(&message)
@@ -69,7 +69,7 @@ final class PluginInstance: @unchecked Sendable {
     func destroy() {
         guard !destroyed else { return }
         destroyed = true
-        descriptor.pointee.destroy(instance)
+        PluginChain.readDescriptor(descriptor).destroy(instance)
         PluginHostContext.release(contextToken)
     }
 

@@ -111,7 +111,7 @@ enum PluginLibraryLoader {
             return refuse(PluginLoadError.Code.descriptorTooSmall,
                           "descriptor struct_size \(structSize) is smaller than the ABI 1.0 descriptor (\(descriptorV1_0Size) bytes)")
         }
-        let d = descriptor.pointee
+        let d = PluginChain.readDescriptor(descriptor)
         guard let name = d.name, let version = d.version else {
             return refuse(PluginLoadError.Code.invalidDescriptor, "descriptor has a NULL name or version")
         }

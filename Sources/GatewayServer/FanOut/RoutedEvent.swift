@@ -15,10 +15,13 @@ final class RoutedEvent: Sendable {
     /// The chain snapshot this event was routed with; keeps its plugin instances alive until
     /// every loop has delivered the event, even if a reload swaps the chain meanwhile.
     let chain: PluginChain
+    /// The recipient filters that must see this event one recipient at a time (often none).
+    let filterPlan: PluginChain.FilterPlan
     let acceptedAt: NIODeadline
 
     init(id: Int64, host: String, senderId: String, targets: [String], frame: ByteBuffer, event: JSON,
          chain: PluginChain) {
+        self.filterPlan = chain.filterPlan(for: event.view)
         self.id = id
         self.host = host
         self.senderId = senderId

@@ -146,9 +146,15 @@ static const char *const categories[] = {"news", "chat", NULL};
 #endif
 
 static const gw_plugin_descriptor descriptor = {
+#ifdef AS_ABI_1_0
+    /* Built as a plugin of ABI 1.0 would be: a shorter descriptor, no on_filter_event. */
+    .struct_size = GW_PLUGIN_DESCRIPTOR_V1_0_SIZE,
+    .abi_minor = 0,
+#else
     .struct_size = sizeof(gw_plugin_descriptor),
-    .abi_major = GW_PLUGIN_ABI_MAJOR,
     .abi_minor = GW_PLUGIN_ABI_MINOR,
+#endif
+    .abi_major = GW_PLUGIN_ABI_MAJOR,
     .name = PLUGIN_NAME,
     .version = "1.2.3",
     .capabilities = GW_CAP_CATEGORY_TARGETS | GW_CAP_RECIPIENT_FILTER | GW_CAP_ATTACHMENT_VALIDATION | GW_CAP_THUMBNAIL,

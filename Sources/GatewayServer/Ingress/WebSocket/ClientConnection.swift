@@ -76,8 +76,8 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     private func write(_ event: RoutedEvent) -> Bool {
         var frame = event.frame
-        if event.chain.hasRecipientFilters {
-            switch event.chain.filter(event.event.view, for: recipient) {
+        if !event.filterPlan.isEmpty {
+            switch event.chain.filter(event.event.view, for: recipient, plan: event.filterPlan) {
             case .deliver:
                 break
             case .drop:
