@@ -21,6 +21,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let logger = makeLogger()
+        GatewayMetrics.bootstrap()
         let configuration = try loadConfig(logger: logger)
         let host = PluginHost(logger: logger)
         let chain: PluginChain

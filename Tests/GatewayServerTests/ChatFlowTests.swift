@@ -126,7 +126,7 @@ import Testing
     }
 
     @Test func contextHealthAndMetricsAnswer() async throws {
-        let gateway = try TestGateway()
+        let gateway = try TestGateway { $0.plugins = [PluginFixtures.categoryTargets(["news": ["gina"]])] }
         defer { gateway.stop() }
         let token = gateway.token("gina", principals: ["group:a"], title: "Gina")
         let context = try gateway.http("GET", "/api/v1/context", token: token)
@@ -144,5 +144,7 @@ import Testing
         #expect(metrics.status == 200)
         #expect(metrics.text.contains("gateway_deliveries_total"))
         #expect(metrics.text.contains("gateway_delivery_latency_seconds"))
+        #expect(metrics.text.contains("gateway_plugin_errors_total"), "plugin counters reach /metrics")
+        #expect(metrics.text.contains("gateway_events_in_total"))
     }
 }

@@ -8,6 +8,11 @@ public final class GatewayMetrics: Sendable {
     /// swift-metrics allows one bootstrap per process; every server in the process shares it.
     public static let shared = GatewayMetrics()
 
+    /// Installs the Prometheus backend. Call before anything creates a metric — the plugin host
+    /// makes its per-plugin counters when it loads plugins, and a counter made before the
+    /// bootstrap counts into nothing.
+    public static func bootstrap() { _ = shared }
+
     public let registry: PrometheusCollectorRegistry
     let connections: Meter
     let eventsIn: [String: CoreMetrics.Counter]

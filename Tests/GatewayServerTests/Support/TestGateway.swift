@@ -41,6 +41,7 @@ final class TestGateway: GatewayEndpoint, @unchecked Sendable {
         var logger = Logger(label: "test-gateway")
         logger.logLevel = .warning
         self.logger = logger
+        GatewayMetrics.bootstrap()
         pluginHost = PluginHost(logger: logger)
         try start()
     }
