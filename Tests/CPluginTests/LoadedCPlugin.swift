@@ -15,7 +15,7 @@ struct PluginLoadError: Error, CustomStringConvertible {
 }
 
 /// The folder holding the test executable: SwiftPM puts the plugin products there too.
-func testExecutableFolder() -> URL {
+func builtProductsFolder() -> URL {
     var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
     let count = readlink("/proc/self/exe", &buffer, buffer.count - 1)
     let path = count > 0 ? String(decoding: buffer[0..<count].map { UInt8(bitPattern: $0) }, as: UTF8.self)
@@ -29,7 +29,7 @@ struct LoadedCPlugin: @unchecked Sendable {
 
     /// Opens lib<product>.so the way the host does (never closed).
     static func load(product: String) throws -> LoadedCPlugin {
-        let path = testExecutableFolder().appendingPathComponent("lib\(product).so").path
+        let path = builtProductsFolder().appendingPathComponent("lib\(product).so").path
         guard FileManager.default.fileExists(atPath: path) else {
             throw PluginLoadError(description: "\(path) does not exist: build the '\(product)' product "
                 + "(swift build --build-tests builds it) before running these tests")
