@@ -223,14 +223,24 @@ public struct JSONView: @unchecked Sendable {
     /// Takes a reference so the value can be kept beyond the lender's lifetime.
     public func retained() -> JSON? { pointer.map { JSON(retaining: $0) } }
 
+    /// One encoding pass straight into the array (json_dumpb would need a second pass to size
+    /// the buffer; this runs for every routed event).
     public func encoded() -> [UInt8] {
         guard let pointer else { return Array("null".utf8) }
         let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
-        let size = json_dumpb(pointer, nil, 0, flags)
-        guard size > 0 else { return [] }
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, initialized in
-            initialized = json_dumpb(pointer, buffer.baseAddress.map { UnsafeMutableRawPointer($0).assumingMemoryBound(to: CChar.self) }, size, flags)
+        var output: [UInt8] = []
+        output.reserveCapacity(256)
+        withUnsafeMutablePointer(to: &output) { target in
+            _ = json_dump_callback(pointer, { chunk, size, context in
+                guard let chunk, let context else { return -1 }
+                let output = context.assumingMemoryBound(to: [UInt8].self)
+                chunk.withMemoryRebound(to: UInt8.self, capacity: size) {
+                    output.pointee.append(contentsOf: UnsafeBufferPointer(start: $0, count: size))
+                }
+                return 0
+            }, target, flags)
         }
+        return output
     }
 
     public func encodedString() -> String { String(decoding: encoded(), as: UTF8.self) }

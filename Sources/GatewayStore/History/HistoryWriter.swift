@@ -42,8 +42,15 @@ final class HistoryWriter: @unchecked Sendable {
     private var writerGathering = false
     /// flush() calls waiting: they cut a gathering window short.
     private var flushWaiters = 0
+    /// Each flush() asks for everything pending to be pruned; the writer answers in order.
+    private var pruneRequests = 0
+    private var prunesDone = 0
     private var closing = false
     private var exited = false
+
+    /// Writer thread only: rows each principal gained since it was last pruned.
+    private var rowsSincePrune: [String: Int] = [:]
+    private var pruneSlack: Int { max(1, perPrincipal / 4) }
 
     private var thread: pthread_t?
     private var lastDropLogged: UInt64 = 0
@@ -98,13 +105,16 @@ final class HistoryWriter: @unchecked Sendable {
     var lastEventId: Int64 { lock.withLock { highestId } }
     var snapshot: Counters { lock.withLock { counters } }
 
-    /// Blocks until every event accepted before this call is committed (or has failed).
+    /// Blocks until every event accepted before this call is committed (or has failed) and
+    /// every principal is pruned to its last N.
     func flush() {
         lock.withLock {
             let target = counters.accepted
+            pruneRequests += 1
+            let ticket = pruneRequests
             flushWaiters += 1
             lock.broadcast()
-            while counters.committed + counters.failed < target && !exited { lock.wait() }
+            while (counters.committed + counters.failed < target || prunesDone < ticket) && !exited { lock.wait() }
             flushWaiters -= 1
         }
     }
@@ -125,33 +135,41 @@ final class HistoryWriter: @unchecked Sendable {
     private func run() {
         var batch: [StoredEvent] = []
         batch.reserveCapacity(min(capacity, 4096))
+        var pruneTicket = 0
         while true {
             let stop: Bool = lock.withLock {
-                while queue.isEmpty && !closing {
+                while queue.isEmpty && !closing && prunesDone == pruneRequests {
                     writerSleeping = true
                     lock.wait()
                     writerSleeping = false
                 }
-                if queue.isEmpty { return true }
+                pruneTicket = pruneRequests
+                if queue.isEmpty { return closing }
                 if !closing && flushWaiters == 0 && queue.count < Self.gatherTarget {
                     let deadline = LockWithCondition.monotonicDeadline(afterNanoseconds: Self.gatherNanoseconds)
                     writerGathering = true
                     while !closing && flushWaiters == 0 && queue.count < Self.gatherTarget && lock.wait(until: deadline) {}
                     writerGathering = false
                 }
+                pruneTicket = pruneRequests
                 swap(&queue, &batch)  // both arrays keep their storage: no allocation per batch
                 return false
             }
             if stop { break }
-            let outcome = commit(batch)
+            let pruneEverything = pruneTicket > prunesDoneSnapshot()
+            let outcome = batch.isEmpty ? (succeeded: true, duplicates: 0)
+                                        : commit(batch, pruneEverything: pruneEverything)
+            if batch.isEmpty && pruneEverything { pruneAllPending() }
             lock.withLock {
                 if outcome.succeeded { counters.committed += UInt64(batch.count) } else { counters.failed += UInt64(batch.count) }
                 counters.duplicates += UInt64(outcome.duplicates)
+                if pruneEverything { prunesDone = max(prunesDone, pruneTicket) }
                 lock.broadcast()
             }
             batch.removeAll(keepingCapacity: true)
             logDropsIfAny()
         }
+        pruneAllPending()
         logDropsIfAny(force: true)
         connection.close()
         lock.withLock {
@@ -160,8 +178,22 @@ final class HistoryWriter: @unchecked Sendable {
         }
     }
 
-    private func commit(_ batch: [StoredEvent]) -> (succeeded: Bool, duplicates: Int) {
-        var touched = Set<String>()
+    private func prunesDoneSnapshot() -> Int { lock.withLock { prunesDone } }
+
+    /// Prunes every principal with rows added since its last prune (flush, close).
+    private func pruneAllPending() {
+        guard !rowsSincePrune.isEmpty else { return }
+        let due = Set(rowsSincePrune.keys)
+        do throws(StoreError) {
+            try connection.transaction { () throws(StoreError) in try prune(due) }
+            rowsSincePrune.removeAll()
+        } catch {
+            logger.error("history pruning failed", metadata: ["principals": "\(due.count)", "error": "\(error)"])
+        }
+    }
+
+    private func commit(_ batch: [StoredEvent], pruneEverything: Bool) -> (succeeded: Bool, duplicates: Int) {
+        var touched: [String] = []
         var duplicates = 0
         do throws(StoreError) {
             try connection.transaction { () throws(StoreError) in
@@ -171,7 +203,7 @@ final class HistoryWriter: @unchecked Sendable {
                     // An event nobody receives is not kept: no principal could ever read it.
                     guard !event.principals.isEmpty else { continue }
                     if try insert(event) {
-                        touched.formUnion(event.principals)
+                        touched.append(contentsOf: event.principals)
                     } else {
                         duplicates += 1
                     }
@@ -186,11 +218,24 @@ final class HistoryWriter: @unchecked Sendable {
             logger.warning("history ignored events with ids already stored", metadata: ["count": "\(duplicates)"])
         }
         // Pruning runs after the commit, in its own transaction: the new events are durable even if
-        // pruning fails, and a failed prune is retried the next time those principals get events.
+        // pruning fails, and a failed prune is retried the next time those principals are due.
+        // A principal is pruned once it gained `pruneSlack` rows since its last prune (reads use
+        // LIMIT, so the extra rows are never seen): with one-recipient chat traffic, pruning every
+        // touched principal after every batch cost twice the inserts. flush() and close() prune
+        // everything pending, so what is on disk after them is exactly the last N per principal.
+        for principal in touched { rowsSincePrune[principal, default: 0] += 1 }
+        let due: Set<String>
+        if pruneEverything {
+            due = Set(rowsSincePrune.keys)
+        } else {
+            due = Set(rowsSincePrune.lazy.filter { $0.value >= self.pruneSlack }.map(\.key))
+        }
+        guard !due.isEmpty else { return (true, duplicates) }
         do throws(StoreError) {
-            try connection.transaction { () throws(StoreError) in try prune(touched) }
+            try connection.transaction { () throws(StoreError) in try prune(due) }
+            for principal in due { rowsSincePrune.removeValue(forKey: principal) }
         } catch {
-            logger.error("history pruning failed", metadata: ["principals": "\(touched.count)", "error": "\(error)"])
+            logger.error("history pruning failed", metadata: ["principals": "\(due.count)", "error": "\(error)"])
         }
         return (true, duplicates)
     }
