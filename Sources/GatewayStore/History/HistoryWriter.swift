@@ -133,6 +133,9 @@ final class HistoryWriter: @unchecked Sendable {
     // MARK: The writer thread
 
     private func run() {
+        // Background work: on a busy core the scheduler should favour the event loops that
+        // deliver events over this thread that records them (nice 10, this thread only).
+        _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, 10)  // 0: the calling thread on Linux (NPTL)
         var batch: [StoredEvent] = []
         batch.reserveCapacity(min(capacity, 4096))
         var pruneTicket = 0
