@@ -8,7 +8,9 @@ import Glibc
 
 /// A large upload streams to disk: the gateway's memory does not grow with the file.
 @Suite struct AttachmentLargeUploadTests {
-    static let uploadBytes = 64 * 1024 * 1024
+    /// Large enough that holding the body would dwarf what other tests, running in parallel in
+    /// the same process, add to its resident set (up to ~30 MiB seen with 1,000 test clients).
+    static let uploadBytes = 160 * 1024 * 1024
 
     /// Resident set size of this process (gateway and test client share it), in bytes.
     static func residentBytes() -> Int {
@@ -18,7 +20,7 @@ import Glibc
         return kilobytes * 1024
     }
 
-    @Test func sixtyFourMegabyteUploadStreamsToDiskWithBoundedMemory() throws {
+    @Test func largeUploadStreamsToDiskWithBoundedMemory() throws {
         let gateway = try TestGateway { config in
             config.plugins = [GatewayConfig.Plugin(
                 name: "attachment-validator", library: "libAttachmentValidator.so",
@@ -60,7 +62,7 @@ import Glibc
         let growth = peak - baseline
         print("attachment upload: \(Self.uploadBytes >> 20) MiB in \(String(format: "%.2f", seconds)) s "
               + "(\(String(format: "%.0f", Double(Self.uploadBytes) / seconds / 1_048_576)) MiB/s), peak RSS growth \(growth >> 20) MiB")
-        // Holding the body would add 64 MiB; streaming keeps a few reads in flight.
-        #expect(growth < 24 * 1024 * 1024, "RSS grew by \(growth >> 20) MiB during a 64 MiB upload")
+        // Holding the body would add 160 MiB; streaming keeps a few reads in flight.
+        #expect(growth < 96 * 1024 * 1024, "RSS grew by \(growth >> 20) MiB during a 160 MiB upload")
     }
 }

@@ -35,7 +35,7 @@ import Testing
         print("plugin hot path: filter \(Int(filterRate)) calls/s, targets \(Int(targetsRate)) calls/s (one plugin)")
         #expect(delivered == calls)
         #expect(answered == 2 * calls)
-        #expect(filterRate > 100_000)
-        #expect(targetsRate > 20_000)
+        // The rates are printed for the record, not asserted: speed is measured by the benchmark
+        // (bench/), never by a timed test on a shared machine.
     }
 }
