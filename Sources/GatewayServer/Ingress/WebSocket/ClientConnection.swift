@@ -41,15 +41,17 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        rawWriter = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
         shard = server.fanOut.shard(for: context.eventLoop)
-        if let resumeAfter {
-            replaying = true
-            shard.register(self)
-            replay(after: resumeAfter)
-        } else {
-            shard.register(self)
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self) else {
+            // NIO's upgrader always installs the encoder before us; without it we cannot send.
+            server.logger.error("websocket pipeline without a frame encoder; closing the connection")
+            context.close(promise: nil)
+            return
         }
+        rawWriter = encoder
+        replaying = resumeAfter != nil
+        shard.register(self)
+        if let resumeAfter { replay(after: resumeAfter) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
@@ -68,11 +70,19 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     func deliver(_ event: RoutedEvent) -> Bool {
         if closing { return false }
         if replaying {
+            // Bounded like the outbound queue: a replay that cannot keep up with live traffic
+            // ends with 1013 (try again later) instead of holding events without limit.
+            guard held.count < Self.maxEventsHeldDuringReplay else {
+                close(code: WebSocketErrorCode(codeNumber: 1013), reason: "too many live events during history replay; reconnect")
+                return false
+            }
             held.append(event)
             return false
         }
         return write(event)
     }
+
+    static let maxEventsHeldDuringReplay = 10_000
 
     private func write(_ event: RoutedEvent) -> Bool {
         var frame = event.frame
