@@ -57,3 +57,23 @@ import Testing
         #expect(recipients(index, ["room"]).isEmpty)
     }
 }
+
+@Suite struct TokenBucketTests {
+    @Test func allowsTheBurstThenTheRate() {
+        var bucket = TokenBucket(rate: 10, burst: 3, nowNanoseconds: 0)
+        func takeAll(_ count: Int, at now: UInt64) -> Bool {
+            var all = true
+            for _ in 0..<count { all = bucket.take(nowNanoseconds: now) && all }
+            return all
+        }
+        func take(at now: UInt64) -> Bool { bucket.take(nowNanoseconds: now) }
+        #expect(takeAll(3, at: 0))
+        #expect(!take(at: 0), "burst spent")
+        #expect(!take(at: 50_000_000), "half a token after 50 ms at 10/s")
+        #expect(take(at: 100_000_000), "one token after 100 ms")
+        #expect(!take(at: 100_000_000))
+        // A long pause refills to the burst, not beyond.
+        #expect(takeAll(3, at: 60_000_000_000))
+        #expect(!take(at: 60_000_000_000))
+    }
+}

@@ -90,3 +90,25 @@ import Testing
         #expect(refused.view["ref"].string == "w1")
     }
 }
+
+@Suite struct ClientRateLimitTests {
+    @Test func floodingClientGetsRateLimitedAndStaysConnected() async throws {
+        let gateway = try TestGateway { config in
+            config.server.clientFramesPerSecond = 1
+            config.server.clientFrameBurst = 3
+        }
+        defer { gateway.stop() }
+        let client = try await gateway.connect(gateway.token("flood"))
+        for index in 0..<5 {
+            try await client.sendJSON(#"{"type":"typing","ref":"\#(index)","target":{"principals":["x"]}}"#)
+        }
+        var acks = 0, limited = 0
+        for _ in 0..<5 {
+            let answer = try await client.nextJSON()
+            if answer.view["type"].string == "ack" { acks += 1 }
+            if answer.view["error"]["code"].string == "client.rate_limited" { limited += 1 }
+        }
+        #expect(acks == 3, "the burst passes")
+        #expect(limited == 2, "the rest is refused with a code")
+    }
+}

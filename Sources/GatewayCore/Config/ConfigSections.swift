@@ -14,6 +14,8 @@ extension GatewayConfig {
             .integer("max_event_bytes", \.maxEventBytes, range: byteSizeRange),
             .integer("max_outbound_bytes", \.maxOutboundBytes, range: byteSizeRange),
             .integer("event_loops", \.eventLoops, range: 0...256),
+            .integer("client_frames_per_second", \.clientFramesPerSecond, range: 1...1_000_000),
+            .integer("client_frame_burst", \.clientFrameBurst, range: 1...1_000_000),
         ]
     }
 

@@ -38,6 +38,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var maxOutboundBytes: Int = 4 * 1024 * 1024
         /// Event-loop threads; 0 means one per core.
         public var eventLoops: Int = 0
+        /// Frames a WebSocket client may send per second (publish, typing, read), with bursts up
+        /// to `clientFrameBurst`; the rest are refused with `client.rate_limited`.
+        public var clientFramesPerSecond: Int = 100
+        public var clientFrameBurst: Int = 200
         public init() {}
     }
 

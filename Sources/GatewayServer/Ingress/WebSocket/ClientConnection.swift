@@ -28,12 +28,18 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// While missed events are replayed from history, live events wait here to keep order.
     private var replaying = false
     private var held: [RoutedEvent] = []
+    /// Client frames per second (publish, typing, read): one flooding client must not eat its
+    /// event loop's time.
+    private var frameBudget: TokenBucket
 
     init(identity: Identity, host: String, resumeAfter: Int64?, server: ServerContext) {
         self.identity = identity
         self.host = host
         self.resumeAfter = resumeAfter
         self.server = server
+        self.frameBudget = TokenBucket(rate: server.config.server.clientFramesPerSecond,
+                                       burst: server.config.server.clientFrameBurst,
+                                       nowNanoseconds: NIODeadline.now().uptimeNanoseconds)
         self.recipient = Recipient(id: identity.id, principals: identity.principals, host: host)
     }
 
@@ -191,6 +197,13 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             let bytes = data.readBytes(length: data.readableBytes) ?? []
             guard let text = String(validating: bytes, as: UTF8.self) else {
                 close(code: .dataInconsistentWithMessage, reason: "text frames must be valid UTF-8")
+                return
+            }
+            guard frameBudget.take(nowNanoseconds: NIODeadline.now().uptimeNanoseconds) else {
+                sendError(ref: nil, GatewayError(
+                    code: "client.rate_limited",
+                    message: "More than \(server.config.server.clientFramesPerSecond) frames per second: this frame was dropped; slow down.",
+                    status: 429))
                 return
             }
             ClientProtocol.handle(text: text, from: self, server: server)
