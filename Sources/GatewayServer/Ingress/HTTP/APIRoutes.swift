@@ -13,11 +13,11 @@ struct APIRequest {
     let refusedUpgrade: GatewayError?
     let target: RequestTarget
 
-    init(head: HTTPRequestHead, body: ByteBuffer, refusedUpgrade: GatewayError?) {
+    init(head: HTTPRequestHead, target: RequestTarget, body: ByteBuffer, refusedUpgrade: GatewayError?) {
         self.head = head
         self.body = body
         self.refusedUpgrade = refusedUpgrade
-        self.target = RequestTarget(head.uri)
+        self.target = target
     }
 }
 
@@ -28,8 +28,7 @@ enum APIRoutes {
         config.server.maxEventBytes
     }
 
-    static func bodyHandling(for head: HTTPRequestHead, server: ServerContext, channel: Channel) -> BodyHandling {
-        let target = RequestTarget(head.uri)
+    static func bodyHandling(for head: HTTPRequestHead, target: RequestTarget, server: ServerContext, channel: Channel) -> BodyHandling {
         if head.method == .POST && target.path == AttachmentRoutes.uploadPath {
             return AttachmentRoutes.beginUpload(head: head, target: target, server: server, channel: channel)
         }

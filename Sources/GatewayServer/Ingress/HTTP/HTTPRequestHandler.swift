@@ -12,6 +12,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let server: ServerContext
     private let setup: ConnectionSetup
     private var head: HTTPRequestHead?
+    /// The request's path and query, parsed once at the head and used by every later step.
+    private var target: RequestTarget?
     private var body: ByteBuffer?
     private var rejected = false
     private var streaming: StreamingRequestBody?
@@ -25,9 +27,11 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head
+            let target = RequestTarget(head.uri)
+            self.target = target
             body = nil
             rejected = false
-            switch APIRoutes.bodyHandling(for: head, server: server, channel: context.channel) {
+            switch APIRoutes.bodyHandling(for: head, target: target, server: server, channel: context.channel) {
             case .buffered:
                 let limit = APIRoutes.bodyLimit(for: head, config: server.config)
                 if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
@@ -69,7 +73,8 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 }
                 return
             }
-            let request = APIRequest(head: head, body: body ?? ByteBuffer(), refusedUpgrade: setup.refusal)
+            let request = APIRequest(head: head, target: target ?? RequestTarget(head.uri), body: body ?? ByteBuffer(),
+                                     refusedUpgrade: setup.refusal)
             self.head = nil
             body = nil
             let loop = context.eventLoop
