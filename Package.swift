@@ -2,10 +2,14 @@
 // Chat Gateway: a plugin-based realtime chat gateway.
 //
 // Flow of an event, and the module that owns each step:
-//   ingress (HTTP / WebSocket / Redis)   GatewayServer/Ingress
-//   → chain (validate, targets, filters) GatewayCore/Chain + the plugins in Plugins/
-//   → routing and fan-out                GatewayCore/Routing, GatewayServer/FanOut
-//   → egress (WebSocket, history)        GatewayServer/Egress, GatewayStore
+//   ingress: parse, authenticate         GatewayServer/Ingress (HTTP, WebSocket, Redis)
+//   → EventPipeline: id → normalize →    GatewayCore/Pipeline, GatewayCore/Event
+//     attachments → targets (plugins)    GatewayCore/Chain + the plugins in Plugins/
+//   → engine: record + deliver           GatewayCore/Engine (the EventEngine seam),
+//                                        GatewayEngine (MemoryEngine), GatewayStore (SQLite)
+//   → this node's connections            GatewayServer/Delivery (FanOut, LoopShard, ClientConnection)
+//   → what each recipient gets           GatewayCore/Routing/RecipientView (filter plugins)
+// GatewayCore knows no sockets; GatewayServer is the only module that does.
 import PackageDescription
 
 let package = Package(
@@ -30,6 +34,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
     ],
     targets: [
         // MARK: System libraries (Debian -dev packages; .ci/run installs them)
@@ -59,11 +64,20 @@ let package = Package(
             dependencies: ["CSQLite", "COpenSSL", "GatewayJSON", .product(name: "Logging", package: "swift-log")]
         ),
 
+        // MARK: Engines: what records and delivers events (memory: one node, SQLite history)
+        .target(
+            name: "GatewayEngine",
+            dependencies: [
+                "GatewayCore", "GatewayStore", "GatewayJSON",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+
         // MARK: Transport: SwiftNIO HTTP + WebSocket, Redis ingress
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson", "CHiredis",
+                "GatewayCore", "GatewayEngine", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson", "CHiredis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -124,7 +138,9 @@ let package = Package(
         .target(name: "ConsoleAudit", dependencies: ["CGatewayPlugin"], path: "Plugins/ConsoleAudit", exclude: ["README.md"]),
 
         // MARK: Tests
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "GatewayJSON", "CJansson"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: [
+            "GatewayCore", "GatewayJSON", "CJansson", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+        ]),
         .testTarget(name: "PluginHostTests", dependencies: ["GatewayCore", "GatewayJSON", "CJansson"],
                     exclude: ["Fixtures"]),
         .testTarget(name: "SwiftPluginTests", dependencies: ["CGatewayPlugin", "CJansson", "GatewayJSON"]),

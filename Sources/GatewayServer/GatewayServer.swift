@@ -1,5 +1,6 @@
 import GatewayAuth
 import GatewayCore
+import GatewayEngine
 import GatewayStore
 import Logging
 import NIOCore
@@ -8,51 +9,95 @@ import NIOPosix
 import NIOWebSocket
 
 /// A running gateway: one listening port for the HTTP API and the WebSocket upgrade.
-public final class GatewayServer: @unchecked Sendable {
+///
+/// This is where the parts are built and wired, each handed what it needs (there is no shared
+/// context): the engine over this node's fan-out, the pipeline over the engine, the HTTP routes
+/// and the WebSocket endpoint over the pipeline.
+public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis` are set in start() and read in shutdown(), called in that order by one owner
     public let config: GatewayConfig
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let blockingPool: NIOThreadPool
-    private let context: ServerContext
+    private let chain: ChainReference
+    private let fanOut: FanOut
+    private let engine: any EventEngine
+    private let pipeline: EventPipeline
+    private let http: HTTPAPI
+    private let webSocket: WebSocketEndpoint
     private var channel: Channel?
-    private let host: PluginHost
     private var redis: RedisSubscriber?
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
         self.config = config
         self.logger = logger
-        self.host = pluginHost
-        let verifier = try TokenVerifier(settings: AuthSettingsResolver.settings(from: config, logger: logger))
+        let metrics = GatewayMetrics.shared
+        let authenticator = Authenticator(
+            verifier: try TokenVerifier(settings: AuthSettingsResolver.settings(from: config, logger: logger)),
+            cache: VerifiedTokenCache())
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
         let threads = config.server.eventLoops > 0 ? config.server.eventLoops : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         blockingPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         blockingPool.start()
-        let loops = Array(group.makeIterator())
-        context = ServerContext(config: config, logger: logger, verifier: verifier, chain: ChainReference(chain),
-                                history: history, metrics: .shared, loops: loops, blockingPool: blockingPool)
-        context.attachRouter(ids: EventIdGenerator(startingAfter: history.lastEventId()))
-        context.attachAttachments(AttachmentService(config: config, store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger), chain: context.chain, logger: logger))
+        let chain = ChainReference(chain)
+        self.chain = chain
+        fanOut = FanOut(loops: Array(group.makeIterator()), metrics: metrics)
+        engine = try Self.makeEngine(config.engine, history: history, delivery: fanOut, logger: logger)
+        let attachments = AttachmentService(
+            store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
+            chain: chain, logger: logger)
+        pipeline = EventPipeline(
+            normalize: NormalizeStep(defaultHost: config.server.defaultHost),
+            attachments: AttachmentStep(resolver: attachments), targets: TargetStep(), engine: engine, chain: chain,
+            blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
+        http = HTTPAPI(
+            publish: PublishRoute(authenticator: authenticator, pipeline: pipeline),
+            notifications: NotificationsRoute(authenticator: authenticator, engine: engine, chain: chain, pool: blockingPool,
+                                              defaultHost: config.server.defaultHost, limit: config.history.perRecipient),
+            context: ContextRoute(authenticator: authenticator, chain: chain),
+            status: StatusRoutes(delivery: fanOut, engine: engine, chain: chain, metrics: metrics),
+            attachments: AttachmentRoutes(service: attachments, authenticator: authenticator, chain: chain, pool: blockingPool,
+                                          settings: config.attachments, logger: logger),
+            maxBodyBytes: config.server.maxEventBytes)
+        webSocket = WebSocketEndpoint(
+            authenticator: authenticator, pipeline: pipeline, fanOut: fanOut,
+            replay: HistoryReplay(engine: engine, chain: chain, pool: blockingPool, limit: config.history.perRecipient, logger: logger),
+            defaultHost: config.server.defaultHost,
+            reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
+                          frameBurst: config.server.clientFrameBurst),
+            writer: .init(maxOutboundBytes: config.server.maxOutboundBytes),
+            metrics: metrics, logger: logger)
+    }
+
+    private static func makeEngine(_ settings: GatewayConfig.Engine, history: HistoryStore, delivery: FanOut,
+                                   logger: Logger) throws -> any EventEngine {
+        switch settings.kind {
+        case "memory":
+            return MemoryEngine(history: history, delivery: delivery, logger: logger)
+        default:
+            // The config loader refuses unknown kinds; this guards a config built in code.
+            throw GatewayError(code: "config.unknown_engine", message: "unknown engine '\(settings.kind)'", status: 500)
+        }
     }
 
     /// Binds and starts accepting. Returns the bound address (useful with port 0).
     @discardableResult
     public func start(listen override: String? = nil) throws -> SocketAddress {
         let (hostName, port) = try ListenAddress.parse(override ?? config.server.listen)
-        let context = self.context
+        let http = self.http, webSocket = self.webSocket, logger = self.logger
         let bound = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark,
-                                value: .init(low: context.config.server.maxOutboundBytes / 2, high: context.config.server.maxOutboundBytes))
+                                value: .init(low: config.server.maxOutboundBytes / 2, high: config.server.maxOutboundBytes))
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let setup = ConnectionSetup()
-                    let upgrader = WebSocketUpgrade.makeUpgrader(server: context, setup: setup)
-                    let httpHandler = HTTPRequestHandler(server: context, setup: setup)
+                    let upgrader = webSocket.makeUpgrader(setup: setup)
+                    let httpHandler = HTTPRequestHandler(api: http, setup: setup, logger: logger)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (upgraders: [upgrader], completionHandler: { upgradeContext in
                             upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
@@ -64,20 +109,23 @@ public final class GatewayServer: @unchecked Sendable {
             .wait()
         channel = bound
         if config.redis.enabled { startRedisIngress() }
-        logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)",
-                                                    "plugins": "\(context.chain.current.plugins.map(\.name))"])
+        logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
+                                                    "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
     }
 
+    /// chat:main: each message is handed to an event loop, so the pipeline (and its plugin
+    /// hooks) never runs on the subscriber's thread.
     private func startRedisIngress() {
-        let context = self.context
-        let logger = self.logger
+        let pipeline = self.pipeline, logger = self.logger, group = self.group
         let subscriber = RedisSubscriber(settings: config.redis, logger: logger) { event in
-            do throws(GatewayError) {
-                _ = try context.router.publish(event.view, from: Publisher(id: "redis", title: nil, trusted: true),
-                                               ingress: "redis")
-            } catch {
-                logger.warning("redis event refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            group.next().execute {
+                pipeline.publish(event, from: Publisher(id: "redis", title: nil, trusted: true), ingress: .redis,
+                                 hostFallback: nil) { result in
+                    if case .failure(let error) = result {
+                        logger.warning("redis event refused", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+                    }
+                }
             }
         }
         subscriber.start()
@@ -89,31 +137,39 @@ public final class GatewayServer: @unchecked Sendable {
     /// SIGHUP: swap in a chain built from a re-read config. Connections stay open; the next
     /// event uses the new chain; events in flight finish with the old one.
     public func replaceChain(_ chain: PluginChain) {
-        context.chain.replace(with: chain)
+        self.chain.replace(with: chain)
         logger.notice("plugin chain reloaded", metadata: ["plugins": "\(chain.plugins.map(\.name))"])
     }
 
-    public var currentChain: PluginChain { context.chain.current }
+    public var currentChain: PluginChain { chain.current }
 
     /// WebSocket clients connected right now.
-    public var connectionCount: Int { context.fanOut.connectionCount }
+    public var connectionCount: Int { fanOut.connectionCount }
 
     /// SIGTERM: stop accepting, close every WebSocket with 1001 (going away), flush history.
     public func shutdown() {
         try? channel?.close().wait()
         redis?.stop()
-        let closes = context.fanOut.shards.map { shard in
-            shard.loop.submit {
-                var connections: [ClientConnection] = []
-                shard.index.forEachSession { connections.append($0.session) }
-                for connection in connections { connection.close(code: .goingAway, reason: "gateway shutting down", immediately: true) }
-            }
+        let closes = fanOut.forEachConnection { connection in
+            connection.close(code: .goingAway, reason: "gateway shutting down", immediately: true)
         }
         for close in closes { try? close.wait() }
-        context.history?.flush()
-        context.history?.close()
+        engine.shutdown()
         try? group.syncShutdownGracefully()
         try? blockingPool.syncShutdownGracefully()
         logger.info("gateway stopped")
+    }
+}
+
+/// The pipeline's blocking work goes to the server's NIOThreadPool.
+struct BlockingPool: BlockingExecutor {
+    let pool: NIOThreadPool
+
+    func execute(_ work: @escaping @Sendable () -> Void) {
+        pool.submit { state in
+            // A pool that is shutting down still answers: the work's completion reports to its caller.
+            _ = state
+            work()
+        }
     }
 }

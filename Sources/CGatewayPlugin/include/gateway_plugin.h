@@ -54,9 +54,14 @@
  *  - The entry function, create() and destroy() run on the host's control thread (start-up and
  *    reload), one at a time. destroy() is called only after every hook call on that instance
  *    has returned; no hook is called on an instance after destroy().
- *  - on_targets and on_filter run on the WebSocket/HTTP event loops, possibly CONCURRENTLY on
- *    several threads for the same instance. They must be fast and must not block (no I/O,
- *    no sleeping, no locks held for long): a slow filter slows every connection on that loop.
+ *  - on_targets, on_filter_event and on_filter run on the gateway's worker threads, possibly
+ *    CONCURRENTLY on several threads for the same instance: usually an event loop (an event
+ *    published over HTTP or WebSocket, live delivery, replay of missed events); a thread of
+ *    the blocking-work pool when the same event first needed blocking work (it carries
+ *    attachments, or the engine waits on the network) and for GET /api/v1/notifications.
+ *    Never on an ingress thread (the Redis subscriber hands each message to an event loop).
+ *    They must be fast and must not block (no I/O, no sleeping, no locks held for long): a
+ *    slow filter slows every connection on that loop.
  *  - on_validate_attachment and on_thumbnail run on a blocking-work thread pool, never on an
  *    event loop, possibly concurrently for the same instance. They may be slow (decoding an
  *    image), but must bound their own time and memory on hostile input.
@@ -270,7 +275,7 @@ typedef struct gw_plugin_descriptor {
     void (*destroy)(gw_instance *instance);
 
     /**
-     * GW_CAP_CATEGORY_TARGETS. Event loops, concurrently; must not block.
+     * GW_CAP_CATEGORY_TARGETS. Worker threads (see Threading), concurrently; must not block.
      *   event:       BORROWED event object (action, category, source, host, ...).
      *   targets_out: on GW_OK, a NEW reference to an object such as {"principals": ["a", "b"]}
      *                ("principals" must be an array of strings).
@@ -281,7 +286,7 @@ typedef struct gw_plugin_descriptor {
                             gw_message *error);
 
     /**
-     * GW_CAP_RECIPIENT_FILTER. Event loops, concurrently; must not block.
+     * GW_CAP_RECIPIENT_FILTER. Worker threads (see Threading), concurrently; must not block.
      *   event:        BORROWED event object as it will be delivered.
      *   recipient:    BORROWED {"id": "alice", "principals": [...], "host": "..."}.
      *   redacted_out: on GW_REDACT, a NEW reference to the object to deliver instead.
@@ -316,7 +321,7 @@ typedef struct gw_plugin_descriptor {
 
     /**
      * GW_CAP_RECIPIENT_FILTER, OPTIONAL (NULL, or a descriptor older than 1.1: on_filter is
-     * called for every recipient). Event loops, concurrently; must not block.
+     * called for every recipient). Worker threads (see Threading), concurrently; must not block.
      * Called ONCE per event, before any per-recipient on_filter call, to say whether this
      * filter can change anything for this event:
      *   event: BORROWED event object, as in on_filter.

@@ -81,6 +81,7 @@ extension ConfigMapper {
         case "history": config.history = read(table, into: config.history, label: label, fields: GatewayConfig.historyFields)
         case "attachments":
             config.attachments = read(table, into: config.attachments, label: label, fields: GatewayConfig.attachmentsFields)
+        case "engine": config.engine = read(table, into: config.engine, label: label, fields: GatewayConfig.engineFields)
         default: config.redis = read(table, into: config.redis, label: label, fields: GatewayConfig.redisFields)
         }
     }

@@ -59,7 +59,23 @@ extension GatewayConfig {
         ]
     }
 
-    static let sectionNames = ["server", "auth", "history", "attachments", "redis", "plugins"]
+    static var engineFields: [ConfigField<Engine>] {
+        [
+            .string("kind", \.kind, check: checkEngineKind),
+        ]
+    }
+
+    static let sectionNames = ["server", "auth", "engine", "history", "attachments", "redis", "plugins"]
+
+    /// The engines this build has. Adding one: a kind here and its construction in the server.
+    public static let engineKinds = ["memory"]
+
+    static func checkEngineKind(_ kind: String) -> (code: String, message: String)? {
+        guard !engineKinds.contains(kind) else { return nil }
+        var message = "unknown engine '\(kind)'; known engines: \(engineKinds.map { "\"\($0)\"" }.joined(separator: ", "))"
+        if let suggestion = closestMatch(to: kind, among: engineKinds) { message += " (did you mean '\(suggestion)'?)" }
+        return ("config.unknown_engine", message)
+    }
     static let topLevelKeys = ["plugin_directory"]
     static let pluginKeys = ["name", "library", "enabled", "config"]
 

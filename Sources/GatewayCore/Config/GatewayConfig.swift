@@ -70,6 +70,12 @@ public struct GatewayConfig: Sendable, Equatable {
         public static let developmentSecret = "chat-gateway-development-secret-change-me"
     }
 
+    public struct Engine: Sendable, Equatable {
+        /// What records and delivers events: "memory" (this node only, SQLite history).
+        public var kind: String = "memory"
+        public init() {}
+    }
+
     public struct History: Sendable, Equatable {
         /// SQLite database file (WAL). Relative paths are relative to the config file's folder.
         public var path: String = "gateway-data/history.sqlite"
@@ -123,6 +129,7 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public var server = Server()
     public var auth = Auth()
+    public var engine = Engine()
     public var history = History()
     public var attachments = Attachments()
     public var redis = Redis()

@@ -1,25 +1,33 @@
 import GatewayAuth
 import GatewayCore
 import GatewayStore
+import Logging
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// POST /api/v1/attachments (streamed upload) and GET|HEAD /api/v1/attachments/<id>[/thumbnail].
-enum AttachmentRoutes {
+struct AttachmentRoutes: Sendable {
+    let service: AttachmentService
+    let authenticator: Authenticator
+    let chain: ChainReference
+    let pool: NIOThreadPool
+    let settings: GatewayConfig.Attachments
+    let logger: Logger
+
     static let uploadPath = "/api/v1/attachments"
     /// Multipart framing (boundaries, part headers, small form fields) allowed on top of max_bytes.
     static let multipartOverheadBytes = 64 * 1024
 
     /// On the event loop, at the head of POST /api/v1/attachments: everything that can be refused
     /// before reading a byte of the body is refused here (401, 413 from Content-Length, 400).
-    static func beginUpload(head: HTTPRequestHead, target: RequestTarget, server: ServerContext, channel: Channel) -> BodyHandling {
-        guard let service = server.attachments else { return .reject(.error(.attachmentsDisabled())) }
+    func beginUpload(head: HTTPRequestHead, target: RequestTarget, channel: Channel) -> BodyHandling {
         let identity: Identity
-        switch Authentication.identify(token: RequestCredentials(head: head, query: target.query).token, verifier: server.verifier) {
+        switch authenticator.identify(head: head, query: target.query) {
         case .success(let value): identity = value
         case .failure(let error): return .reject(.error(error))
         }
-        let maxBytes = server.config.attachments.maxBytes
+        let maxBytes = settings.maxBytes
         let contentType = head.headers.first(name: "Content-Type") ?? ""
         let mime = DeclaredFile.normalizedMIME(contentType)
         var multipart: MultipartFileExtractor?
@@ -29,12 +37,12 @@ enum AttachmentRoutes {
             }
             multipart = MultipartFileExtractor(boundary: boundary)
         }
-        let allowed = multipart == nil ? maxBytes : maxBytes + multipartOverheadBytes
+        let allowed = multipart == nil ? maxBytes : maxBytes + Self.multipartOverheadBytes
         if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > allowed {
             return .reject(.error(.attachmentTooLarge(maxBytes)))
         }
         let clientType = head.headers.first(name: "X-Attachment-Type") ?? target.query["type"]
-        if let clientType, !isValidTypeName(clientType) {
+        if let clientType, !Self.isValidTypeName(clientType) {
             return .reject(.error(.attachmentInvalid("The attachment type must be 1 to 64 letters, digits, '_' or '-'.")))
         }
         // A header value is not a query string: '+' stays a plus sign, only %XX is decoded.
@@ -50,13 +58,13 @@ enum AttachmentRoutes {
         do throws(StoreError) {
             upload = try service.store.beginUpload(maxBytes: Int64(maxBytes))
         } catch {
-            server.logger.error("cannot start an upload", metadata: ["error": "\(error)"])
+            logger.error("cannot start an upload", metadata: ["error": "\(error)"])
             return .reject(.error(.attachmentStorageFailed()))
         }
-        let ingest = AttachmentIngest(store: service.store, chain: server.chain.current,
-                                      thumbnailWidth: server.config.attachments.thumbnailWidth,
-                                      thumbnailHeight: server.config.attachments.thumbnailHeight, logger: server.logger)
-        return .streaming(AttachmentUpload(channel: channel, pool: server.blockingPool, upload: upload, ingest: ingest,
+        let ingest = AttachmentIngest(store: service.store, chain: chain.current,
+                                      thumbnailWidth: settings.thumbnailWidth,
+                                      thumbnailHeight: settings.thumbnailHeight, logger: logger)
+        return .streaming(AttachmentUpload(channel: channel, pool: pool, upload: upload, ingest: ingest,
                                            owner: identity.id, declared: declaration, multipart: multipart, fileLimit: maxBytes))
     }
 
@@ -67,14 +75,13 @@ enum AttachmentRoutes {
     }
 
     /// GET|HEAD /api/v1/attachments/<id> and /api/v1/attachments/<id>/thumbnail.
-    static func serve(_ request: APIRequest, server: ServerContext, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
-        guard let service = server.attachments else { return eventLoop.makeSucceededFuture(.error(.attachmentsDisabled())) }
+    func serve(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
         let identity: Identity
-        switch APIRoutes.authenticate(request, server: server) {
+        switch authenticator.identify(head: request.head, query: request.target.query) {
         case .success(let value): identity = value
         case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
         }
-        let rest = request.target.path.dropFirst(uploadPath.count + 1).split(separator: "/", omittingEmptySubsequences: false)
+        let rest = request.target.path.dropFirst(Self.uploadPath.count + 1).split(separator: "/", omittingEmptySubsequences: false)
         let variant: AttachmentServing.Variant
         switch rest.count {
         case 1: variant = .original
@@ -85,7 +92,8 @@ enum AttachmentRoutes {
         guard !id.isEmpty else { return eventLoop.makeSucceededFuture(.error(.notFound(request.target.path))) }
         let head = request.head
         // SQLite lookups and a stat: blocking work, off the event loop.
-        return server.blockingPool.runIfActive(eventLoop: eventLoop) {
+        let service = self.service
+        return pool.runIfActive(eventLoop: eventLoop) {
             AttachmentServing(service: service).response(id: id, variant: variant, identity: identity, head: head)
         }
     }

@@ -8,7 +8,7 @@ import Logging
 
 /// Attachments inside events: ids expanded into descriptors before the chain runs, URL types
 /// validated, and read access granted to every principal an event carrying them is routed to.
-final class AttachmentService: Sendable {
+final class AttachmentService: AttachmentResolver {
     let store: AttachmentStore
     let logger: Logger
     private let chain: ChainReference?
@@ -20,7 +20,7 @@ final class AttachmentService: Sendable {
 
     /// `chain` validates URL-type attachments (youtube, object_reference) in events; without
     /// one, such attachments are refused (no plugin vouches for them).
-    init(config: GatewayConfig, store: AttachmentStore, chain: ChainReference? = nil, logger: Logger) {
+    init(store: AttachmentStore, chain: ChainReference? = nil, logger: Logger) {
         self.store = store
         self.chain = chain
         self.logger = logger
@@ -30,10 +30,9 @@ final class AttachmentService: Sendable {
 
     /// Replaces `attachments` of a not-yet-shared event with checked descriptors.
     ///
-    /// Runs on an event loop (EventRouter.publish). The costs accepted there: one primary-key
-    /// SQLite read per attachment id, and the validation plugins for URL types, which see no bytes
-    /// and only check a URL's form — cheap, unlike file validation, which runs at upload time on
-    /// the blocking pool.
+    /// Blocking: one primary-key SQLite read per attachment id, and the validation plugins for
+    /// URL types. The pipeline runs events carrying attachments on the blocking pool
+    /// (AttachmentStep), never on an event loop.
     func expand(_ event: JSON, for publisher: Publisher) throws(GatewayError) {
         let list = event.view["attachments"]
         guard list.exists, !list.isNull else { return }

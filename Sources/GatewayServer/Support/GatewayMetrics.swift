@@ -1,4 +1,5 @@
 import CoreMetrics
+import GatewayCore
 import Metrics
 import Prometheus
 
@@ -15,8 +16,9 @@ public final class GatewayMetrics: Sendable {
 
     public let registry: PrometheusCollectorRegistry
     let connections: Meter
-    let eventsIn: [String: CoreMetrics.Counter]
-    let eventsRouted: CoreMetrics.Counter
+    /// Events in (by ingress), routed, refused: counted by the pipeline.
+    let pipeline: PipelineCounters
+    private let engineState: CoreMetrics.Gauge
     let deliveries: CoreMetrics.Counter
     let deliveryLatency: Metrics.Timer
     let slowConsumers: CoreMetrics.Counter
@@ -32,18 +34,26 @@ public final class GatewayMetrics: Sendable {
         ]
         MetricsSystem.bootstrap(factory)
         connections = Meter(label: "gateway_connections")
-        eventsIn = Dictionary(uniqueKeysWithValues: ["http", "websocket", "redis"].map {
-            ($0, CoreMetrics.Counter(label: "gateway_events_in_total", dimensions: [("ingress", $0)]))
-        })
-        eventsRouted = CoreMetrics.Counter(label: "gateway_events_routed_total")
         deliveries = CoreMetrics.Counter(label: "gateway_deliveries_total")
         deliveryLatency = Metrics.Timer(label: "gateway_delivery_latency_seconds")
         slowConsumers = CoreMetrics.Counter(label: "gateway_slow_consumer_disconnects_total")
         upgradesRefused = CoreMetrics.Counter(label: "gateway_upgrades_refused_total")
-        dropCounters = Dictionary(uniqueKeysWithValues: DropReason.allCases.map {
+        let dropCounters = Dictionary(uniqueKeysWithValues: DropReason.allCases.map {
             ($0.rawValue, CoreMetrics.Counter(label: "gateway_drops_total", dimensions: [("reason", $0.rawValue)]))
         })
+        self.dropCounters = dropCounters
+        pipeline = PipelineCounters(
+            eventsIn: Dictionary(uniqueKeysWithValues: Ingress.allCases.map {
+                ($0, CoreMetrics.Counter(label: "gateway_events_in_total", dimensions: [("ingress", $0.rawValue)]))
+            }),
+            routed: CoreMetrics.Counter(label: "gateway_events_routed_total"),
+            invalid: dropCounters[DropReason.invalidEvent.rawValue]!,
+            noTargets: dropCounters[DropReason.noTargets.rawValue]!)
+        engineState = CoreMetrics.Gauge(label: "gateway_engine_up")
     }
+
+    /// 1 while the engine's store is reachable, 0 while it is degraded (set when /metrics is read).
+    func engineUp(_ up: Bool) { engineState.record(up ? 1 : 0) }
 
     // Created in init, after the bootstrap: a Counter made earlier would count into nothing.
     private let dropCounters: [String: CoreMetrics.Counter]
@@ -59,6 +69,4 @@ public final class GatewayMetrics: Sendable {
     func drop(_ reason: DropReason, count: Int = 1) {
         dropCounters[reason.rawValue]?.increment(by: count)
     }
-
-    func eventIn(_ ingress: String) { eventsIn[ingress]?.increment() }
 }

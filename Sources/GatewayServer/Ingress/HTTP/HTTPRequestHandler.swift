@@ -1,4 +1,5 @@
 import GatewayCore
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
@@ -9,8 +10,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    private let server: ServerContext
+    private let api: HTTPAPI
     private let setup: ConnectionSetup
+    private let logger: Logger
     private var head: HTTPRequestHead?
     /// The request's path and query, parsed once at the head and used by every later step.
     private var target: RequestTarget?
@@ -18,9 +20,10 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var rejected = false
     private var streaming: StreamingRequestBody?
 
-    init(server: ServerContext, setup: ConnectionSetup) {
-        self.server = server
+    init(api: HTTPAPI, setup: ConnectionSetup, logger: Logger) {
+        self.api = api
         self.setup = setup
+        self.logger = logger
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -31,9 +34,9 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             self.target = target
             body = nil
             rejected = false
-            switch APIRoutes.bodyHandling(for: head, target: target, server: server, channel: context.channel) {
+            switch api.bodyHandling(for: head, target: target, channel: context.channel) {
             case .buffered:
-                let limit = APIRoutes.bodyLimit(for: head, config: server.config)
+                let limit = api.maxBodyBytes
                 if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
                     rejected = true
                     respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
@@ -50,7 +53,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 streaming.receive(chunk)
                 return
             }
-            let limit = APIRoutes.bodyLimit(for: head, config: server.config)
+            let limit = api.maxBodyBytes
             if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
                 rejected = true
                 respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
@@ -67,23 +70,23 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                     case .success(let response):
                         self.respond(context: context, head: head, response, close: !head.isKeepAlive || response.status.code >= 400)
                     case .failure(let error):
-                        self.server.logger.error("upload failed", metadata: ["error": "\(error)"])
+                        self.logger.error("upload failed", metadata: ["error": "\(error)"])
                         self.respond(context: context, head: head, .error(GatewayError(code: "http.internal", message: "The upload failed; see the gateway log.", status: 500)), close: true)
                     }
                 }
                 return
             }
-            let request = APIRequest(head: head, target: target ?? RequestTarget(head.uri), body: body ?? ByteBuffer(),
-                                     refusedUpgrade: setup.refusal)
+            let request = APIRequest(head: head, body: body ?? ByteBuffer(), refusedUpgrade: setup.refusal,
+                                     target: target ?? RequestTarget(head.uri))
             self.head = nil
             body = nil
             let loop = context.eventLoop
-            APIRoutes.handle(request, server: server, eventLoop: loop).whenComplete { result in
+            api.handle(request, eventLoop: loop).whenComplete { result in
                 let response: HTTPResponse
                 switch result {
                 case .success(let answer): response = answer
                 case .failure(let error):
-                    self.server.logger.error("request failed", metadata: ["error": "\(error)"])
+                    self.logger.error("request failed", metadata: ["error": "\(error)"])
                     response = .error(GatewayError(code: "http.internal", message: "The gateway failed to answer; see its log.", status: 500))
                 }
                 self.respond(context: context, head: head, response, close: !head.isKeepAlive)
@@ -117,7 +120,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             let region = FileRegion(fileHandle: handle, readerIndex: Int(file.offset), endIndex: Int(file.offset + file.length))
             context.write(wrapOutboundOut(.body(.fileRegion(region)))).whenComplete { _ in try? handle.close() }
         } catch {
-            server.logger.error("cannot open a stored file", metadata: ["path": "\(file.path)", "error": "\(error)"])
+            logger.error("cannot open a stored file", metadata: ["path": "\(file.path)", "error": "\(error)"])
             context.close(promise: nil)
         }
     }
@@ -132,7 +135,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         // A refused WebSocket upgrade is reported here first; the request itself then arrives as
         // plain HTTP and gets its 401/404 answer from the routes.
         if error is NIOWebSocketUpgradeError { return }
-        server.logger.debug("http connection error", metadata: ["error": "\(error)"])
+        logger.debug("http connection error", metadata: ["error": "\(error)"])
         context.close(promise: nil)
     }
 }

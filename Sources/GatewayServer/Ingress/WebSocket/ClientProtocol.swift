@@ -1,14 +1,25 @@
+import GatewayAuth
 import GatewayCore
 import GatewayJSON
+import NIOCore
 
 /// The client-to-server frames (docs/client-protocol.md):
 ///   {"type": "publish", "ref": "r1", "event": {...}}            → {"type": "ack", "ref": "r1", "id": 42}
 ///   {"type": "typing",  "ref": "r2", "target": {"principals": [...]}}  → ack; targets get {"type": "typing", ...}
 ///   {"type": "read",    "ref": "r3", "id": 42, "target": {...}}  → ack; targets get {"type": "read", "id": 42, ...}
 /// Any refusal answers {"type": "error", "ref": ..., "error": {"code", "message"}} and keeps the
-/// connection open.
-enum ClientProtocol {
-    static func handle(text: String, from connection: ClientConnection, server: ServerContext) {
+/// connection open. Parsing only: events and signals go to the pipeline.
+struct ClientProtocol: Sendable {
+    let identity: Identity
+    /// The connection's host (its Origin): the host of the events it publishes that name none.
+    let host: String
+    let pipeline: EventPipeline
+
+    private var publisher: Publisher {
+        Publisher(id: identity.id, title: identity.title, principals: identity.principals)
+    }
+
+    func handle(text: String, connection: ClientConnection, loop: EventLoop) {
         let frame: JSON
         do {
             frame = try JSON.parse(text)
@@ -25,67 +36,58 @@ enum ClientProtocol {
         }
         switch type {
         case "publish":
-            publish(view, ref: ref, connection: connection, server: server)
+            publish(view, ref: ref, connection: connection, loop: loop)
         case "typing", "read":
-            signal(type, view, ref: ref, connection: connection, server: server)
+            signal(type, view, ref: ref, connection: connection)
         default:
             connection.sendError(ref: ref, GatewayError(code: "client.unknown_type",
                                                         message: "Unknown frame type '\(type)'; use publish, typing or read.", status: 400))
         }
     }
 
-    private static func publish(_ frame: JSONView, ref: JSONView, connection: ClientConnection, server: ServerContext) {
-        guard connection.identity.canPublish else {
+    private func publish(_ frame: JSONView, ref: JSONView, connection: ClientConnection, loop: EventLoop) {
+        guard identity.canPublish else {
             connection.sendError(ref: ref, .publishForbidden)
             return
         }
         let event = frame["event"]
-        guard event.isObject else {
+        guard event.isObject, let input = event.retained() else {
             connection.sendError(ref: ref, .invalidEvent("not_object", "'event' must be a JSON object."))
             return
         }
-        do throws(GatewayError) {
-            let publisher = Publisher(id: connection.identity.id, title: connection.identity.title, principals: connection.identity.principals)
-            let id = try server.router.publish(event, from: publisher, ingress: "websocket", hostFallback: connection.host)
-            let ack = JSON.object()
-            ack.set("type", "ack")
-            if let retained = ref.retained() { ack.set("ref", retained) }
-            ack.set("id", .integer(Int(id)))
-            connection.send(json: ack)
-        } catch {
-            connection.sendError(ref: ref, error)
+        let answer = NIOLoopBound((connection, frame), eventLoop: loop)
+        pipeline.publish(input, from: publisher, ingress: .websocket, hostFallback: host) { result in
+            // The pipeline may finish on a blocking-pool thread: answer on the connection's loop.
+            let reply = {
+                let (connection, frame) = answer.value
+                switch result {
+                case .success(let id): connection.sendAck(ref: frame["ref"], id: id)
+                case .failure(let error): connection.sendError(ref: frame["ref"], error)
+                }
+            }
+            if loop.inEventLoop { reply() } else { loop.execute(reply) }
         }
     }
 
     /// Typing indicators and read marks: ephemeral, not stored, no publish permission needed, but
     /// still addressed to principals and never echoed to the sender.
-    private static func signal(_ type: String, _ frame: JSONView, ref: JSONView, connection: ClientConnection,
-                               server: ServerContext) {
+    private func signal(_ type: String, _ frame: JSONView, ref: JSONView, connection: ClientConnection) {
         guard let principals = frame["target"]["principals"].strings, !principals.isEmpty else {
             connection.sendError(ref: ref, .invalidEvent("bad_target", "'target' must be like {\"principals\": [\"user:bob\"]}."))
             return
         }
-        let signal = JSON.object()
-        signal.set("type", type)
+        let kind: Signal.Kind
         if type == "read" {
             guard let id = frame["id"].int, id > 0 else {
                 connection.sendError(ref: ref, .invalidEvent("bad_id", "A read mark needs the 'id' of the event that was read."))
                 return
             }
-            signal.set("id", .integer(id))
+            kind = .read(Int64(id))
+        } else {
+            kind = .typing
         }
-        let source = JSON.object()
-        source.set("id", connection.identity.id)
-        source.set("title", connection.identity.title.map { JSON.string($0) } ?? .null())
-        signal.set("source", source)
-        signal.set("host", connection.host)
-        signal.set("target", EventNormalizer.targetObject(principals))
-        signal.set("timestamp", ISOTimestamp.now())
-        server.router.publishSignal(signal, targets: principals, host: connection.host, senderId: connection.identity.id)
-        let ack = JSON.object()
-        ack.set("type", "ack")
-        if let retained = ref.retained() { ack.set("ref", retained) }
-        connection.send(json: ack)
+        pipeline.signal(Signal(kind, targets: principals), from: publisher, host: host)
+        connection.sendAck(ref: ref)
     }
 }
 

@@ -1,50 +1,75 @@
 import GatewayAuth
 import GatewayCore
+import Logging
 import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
 /// Per-connection facts decided during the HTTP upgrade: who the client is, or why it was refused.
 /// The refusal is answered as a plain HTTP 401/404 by the HTTP handler, before any upgrade.
-final class ConnectionSetup: @unchecked Sendable {
+final class ConnectionSetup: @unchecked Sendable {  // written and read on the connection's event loop only
     var refusal: GatewayError?
     var accepted: (identity: Identity, host: String, resumeAfter: Int64?)?
 }
 
-enum WebSocketUpgrade {
+/// GET /ws and /ws/chat: authenticates the upgrade, then builds the connection's handlers —
+/// ClientFrameReader (reads) and ClientConnection (writes) — registers the connection with the
+/// fan-out and starts the replay of missed events.
+struct WebSocketEndpoint: Sendable {
     static let paths: Set<String> = ["/ws", "/ws/chat"]
 
-    static func makeUpgrader(server: ServerContext, setup: ConnectionSetup) -> NIOWebSocketServerUpgrader {
-        let maxMessage = server.config.server.maxMessageBytes
+    let authenticator: Authenticator
+    let pipeline: EventPipeline
+    let fanOut: FanOut
+    let replay: HistoryReplay
+    /// The host of a client that sends no Origin.
+    let defaultHost: String
+    let reader: ClientFrameReader.Settings
+    let writer: ClientConnection.Settings
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    func makeUpgrader(setup: ConnectionSetup) -> NIOWebSocketServerUpgrader {
+        let maxMessage = reader.maxMessageBytes
         return NIOWebSocketServerUpgrader(
             maxFrameSize: max(maxMessage, 125),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(decide(head, server: server, setup: setup))
+                channel.eventLoop.makeSucceededFuture(decide(head, setup: setup))
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
                     guard let accepted = setup.accepted else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
-                    let operations = channel.pipeline.syncOperations
-                    try operations.addHandler(NIOWebSocketFrameAggregator(
-                        minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: maxMessage))
-                    try operations.addHandler(ClientConnection(identity: accepted.identity, host: accepted.host,
-                                                               resumeAfter: accepted.resumeAfter, server: server))
+                    try addHandlers(to: channel, identity: accepted.identity, host: accepted.host, resumeAfter: accepted.resumeAfter)
                 }
             })
     }
 
+    private func addHandlers(to channel: Channel, identity: Identity, host: String, resumeAfter: Int64?) throws {
+        let operations = channel.pipeline.syncOperations
+        let recipient = Recipient(id: identity.id, principals: identity.principals, host: host)
+        let connection = ClientConnection(recipient: recipient, replaying: resumeAfter != nil, settings: writer,
+                                          metrics: metrics, logger: logger)
+        try operations.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: reader.maxMessageBytes))
+        try operations.addHandler(ClientFrameReader(
+            connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline), settings: reader))
+        try operations.addHandler(connection)
+        fanOut.register(connection, channel: channel)
+        if let resumeAfter { replay.run(connection, after: resumeAfter, on: channel.eventLoop) }
+    }
+
     /// nil refuses the upgrade (the request then reaches the HTTP routes, which answer the refusal).
-    private static func decide(_ head: HTTPRequestHead, server: ServerContext, setup: ConnectionSetup) -> HTTPHeaders? {
+    private func decide(_ head: HTTPRequestHead, setup: ConnectionSetup) -> HTTPHeaders? {
         let target = RequestTarget(head.uri)
-        guard paths.contains(target.path) else {
+        guard Self.paths.contains(target.path) else {
             setup.refusal = .notFound(target.path)
             return nil
         }
         let credentials = RequestCredentials(head: head, query: target.query)
-        switch Authentication.identify(token: credentials.token, verifier: server.verifier, cache: server.tokenCache) {
+        switch authenticator.identify(token: credentials.token) {
         case .failure(let error):
-            server.metrics.upgradesRefused.increment()
+            metrics.upgradesRefused.increment()
             setup.refusal = error
             return nil
         case .success(let identity):
@@ -56,7 +81,7 @@ enum WebSocketUpgrade {
                 }
                 resumeAfter = value
             }
-            let host = head.headers.first(name: "Origin") ?? server.config.server.defaultHost
+            let host = head.headers.first(name: "Origin") ?? defaultHost
             setup.accepted = (identity, host, resumeAfter)
             var headers = HTTPHeaders()
             if credentials.viaSubprotocol {

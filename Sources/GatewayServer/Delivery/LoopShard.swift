@@ -7,13 +7,13 @@ import NIOCore
 ///
 /// Events queued while the loop is busy are delivered in one drain: every connection gets all of
 /// them written, then a single flush — several events coalesce into one write system call.
-final class LoopShard: @unchecked Sendable {
+final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touched on `loop` only; the rest is locked or atomic
     let loop: EventLoop
     /// This shard's place among the server's loops (PrincipalPresence counts per position).
-    let position: Int
+    private let position: Int
     private let presence: PrincipalPresence
     /// Touched only on `loop`.
-    let index = SessionIndex<ClientConnection>()
+    private let index = SessionIndex<ClientConnection>()
     private let metrics: GatewayMetrics
     private let queue = NIOLockedValueBox<(events: [RoutedEvent], scheduled: Bool)>(([], false))
     private let registered = ManagedAtomic<Int>(0)
@@ -31,9 +31,9 @@ final class LoopShard: @unchecked Sendable {
 
     func register(_ connection: ClientConnection) {
         loop.preconditionInEventLoop()
-        index.add(connection, identityId: connection.identity.id, principals: connection.identity.principals,
-                  host: connection.host)
-        presence.add(connection.identity.principals, shard: position)
+        let recipient = connection.recipient
+        index.add(connection, identityId: recipient.id, principals: recipient.principals, host: recipient.host)
+        presence.add(recipient.principals, shard: position)
         registered.wrappingIncrement(ordering: .relaxed)
         metrics.connections.increment()
     }
@@ -42,9 +42,16 @@ final class LoopShard: @unchecked Sendable {
         loop.preconditionInEventLoop()
         guard index.entry(for: connection) != nil else { return }
         index.remove(connection)
-        presence.remove(connection.identity.principals, shard: position)
+        presence.remove(connection.recipient.principals, shard: position)
         registered.wrappingDecrement(ordering: .relaxed)
         metrics.connections.decrement()
+    }
+
+    func forEachConnection(_ body: (ClientConnection) -> Void) {
+        loop.preconditionInEventLoop()
+        var connections: [ClientConnection] = []
+        index.forEachSession { connections.append($0.session) }
+        connections.forEach(body)
     }
 
     func enqueue(_ event: RoutedEvent) {
@@ -66,21 +73,24 @@ final class LoopShard: @unchecked Sendable {
             state.scheduled = false
         }
         var delivered = 0
-        for event in events {
-            index.forEachRecipient(host: event.host, principals: event.targets, excludingIdentity: event.senderId) { session in
-                if session.deliver(event) {
+        for routed in events {
+            let event = routed.outbound.event
+            index.forEachRecipient(host: event.host, principals: event.targets, excludingIdentity: event.senderId) { connection in
+                switch connection.deliver(routed) {
+                case .firstWriteOfDrain:
+                    touched.append(connection)
                     delivered += 1
+                case .written:
+                    delivered += 1
+                case .notWritten:
+                    break
                 }
             }
-            metrics.deliveryLatency.recordNanoseconds(Int64((NIODeadline.now() - event.acceptedAt).nanoseconds))
+            let latency = MonotonicClock.nanoseconds() &- routed.outbound.acceptedAtNanoseconds
+            metrics.deliveryLatency.recordNanoseconds(Int64(truncatingIfNeeded: latency))
         }
         for connection in touched { connection.flushIfNeeded() }
         touched.removeAll(keepingCapacity: true)
         if delivered > 0 { metrics.deliveries.increment(by: delivered) }
-    }
-
-    /// Called by a connection on its first write of a drain so it is flushed once at the end.
-    func markTouched(_ connection: ClientConnection) {
-        touched.append(connection)
     }
 }

@@ -1,0 +1,129 @@
+import GatewayJSON
+
+/// The one path of every event, whatever door it came in by (HTTP publish, a WebSocket publish
+/// frame, the Redis channel):
+///
+///     id (engine) → normalize → attachments → targets → record + deliver (engine)
+///
+/// Each step is a value built with what it needs; the pipeline owns no socket and no state of
+/// its own. Ingress code parses its wire format, calls `publish`, and shows the answer.
+///
+/// Where it runs: on the caller's thread (an event loop) when nothing on the way may block;
+/// on the blocking-work pool when the event carries attachments (SQLite reads, validation
+/// plugins) or the engine may block. So no SQLite call and no slow plugin hook runs on an event
+/// loop. Per-recipient filters run later, on each connection's event loop (RecipientView).
+public final class EventPipeline: Sendable {
+    private let normalize: NormalizeStep
+    private let attachments: AttachmentStep
+    private let targets: TargetStep
+    private let engine: any EventEngine
+    private let chain: ChainReference
+    private let blocking: any BlockingExecutor
+    private let counters: PipelineCounters
+
+    public init(normalize: NormalizeStep, attachments: AttachmentStep, targets: TargetStep, engine: any EventEngine,
+                chain: ChainReference, blocking: any BlockingExecutor, counters: PipelineCounters) {
+        self.normalize = normalize
+        self.attachments = attachments
+        self.targets = targets
+        self.engine = engine
+        self.chain = chain
+        self.blocking = blocking
+        self.counters = counters
+    }
+
+    /// Routes one published event. `completion` runs once, with the event's id or the refusal
+    /// to show the client: on the calling thread when every step ran inline, otherwise on a
+    /// blocking-work thread (hop back to your event loop before writing).
+    ///
+    /// - Parameters:
+    ///   - input: the published object (retained: it may cross to another thread).
+    ///   - hostFallback: the host of an event that names none (the publisher's Origin).
+    public func publish(_ input: JSON, from publisher: Publisher, ingress: Ingress, hostFallback: String?,
+                        completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
+        counters.eventsIn[ingress]?.increment()
+        if engine.mayBlock || attachments.needsBlockingWork(input.view) {
+            blocking.execute { [self] in
+                completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
+            }
+        } else {
+            completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
+        }
+    }
+
+    /// Every step on the calling thread, which must be allowed to block (tests, tools).
+    public func publishBlocking(_ input: JSON, from publisher: Publisher, ingress: Ingress,
+                                hostFallback: String? = nil) throws(GatewayError) -> Int64 {
+        counters.eventsIn[ingress]?.increment()
+        return try route(input, from: publisher, hostFallback: hostFallback)
+    }
+
+    private func route(_ input: JSON, from publisher: Publisher, hostFallback: String?) throws(GatewayError) -> Int64 {
+        let chain = self.chain.current
+        let id = try engine.nextEventId()
+        let json: JSON
+        do throws(GatewayError) {
+            json = try normalize.run(input.view, id: id, publisher: publisher, hostFallback: hostFallback)
+            try attachments.expand(json, for: publisher)
+        } catch {
+            counters.invalid.increment()
+            throw error
+        }
+        let principals: [String]
+        do throws(GatewayError) {
+            principals = try targets.run(json, chain: chain)
+        } catch {
+            counters.noTargets.increment()
+            throw error
+        }
+        let view = json.view
+        let event = Event(id: id, host: view["host"].string ?? normalize.defaultHost,
+                          senderId: view["source"]["id"].string ?? publisher.id,
+                          category: view["category"].string ?? "", targets: principals, json: json)
+        attachments.grant(event)
+        try engine.publish(OutboundEvent(event, chain: chain))
+        counters.routed.increment()
+        return id
+    }
+
+    /// A typing indicator or read mark from `sender`: addressed like an event, never stored,
+    /// never filtered by plugins, never echoed to the sender.
+    public func signal(_ signal: Signal, from sender: Publisher, host: String) {
+        let json = JSON.object()
+        json.set("type", signal.type)
+        if case .read(let id) = signal.kind { json.set("id", .integer(Int(id))) }
+        let source = JSON.object()
+        source.set("id", sender.id)
+        source.set("title", sender.title.map { JSON.string($0) } ?? .null())
+        json.set("source", source)
+        json.set("host", host)
+        json.set("target", EventNormalizer.targetObject(signal.targets))
+        json.set("timestamp", ISOTimestamp.now())
+        let event = Event(id: 0, host: host, senderId: sender.id, category: signal.type, targets: signal.targets, json: json)
+        engine.signal(OutboundEvent(event, chain: .empty))
+    }
+}
+
+/// Typing indicators and read marks (docs/client-protocol.md).
+public struct Signal: Sendable {
+    public enum Kind: Sendable, Equatable {
+        case typing
+        /// The id of the event that was read.
+        case read(Int64)
+    }
+
+    public let kind: Kind
+    public let targets: [String]
+
+    public init(_ kind: Kind, targets: [String]) {
+        self.kind = kind
+        self.targets = targets
+    }
+
+    public var type: String {
+        switch kind {
+        case .typing: return "typing"
+        case .read: return "read"
+        }
+    }
+}

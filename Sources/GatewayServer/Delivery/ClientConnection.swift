@@ -1,0 +1,196 @@
+import GatewayCore
+import GatewayJSON
+import Logging
+import NIOCore
+import NIOWebSocket
+
+/// The writing side of one authenticated WebSocket client: routed events (after the
+/// per-recipient filters), replayed history, acks and errors, close frames. It reads nothing —
+/// client frames go to ClientFrameReader — and it does not register itself: FanOut does.
+///
+/// Lives on its channel's event loop only.
+final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    struct Settings: Sendable {
+        /// [server] max_outbound_bytes, named in the log when a client does not read.
+        var maxOutboundBytes: Int
+    }
+
+    let recipient: Recipient
+    private let settings: Settings
+    private let metrics: GatewayMetrics
+    private let logger: Logger
+    private var context: ChannelHandlerContext!
+    /// The WebSocketFrameEncoder's context: writing here skips the encoder, so a pre-encoded
+    /// frame goes to the socket unchanged.
+    private var rawWriter: ChannelHandlerContext!
+    private var needsFlush = false
+    private(set) var closing = false
+    /// While missed events are replayed from history, live events wait here to keep order.
+    private var replaying: Bool
+    private var held: [RoutedEvent] = []
+
+    static let maxEventsHeldDuringReplay = 10_000
+
+    /// `replaying`: history will be replayed first (`writeReplayed`, then `finishReplay`).
+    init(recipient: Recipient, replaying: Bool, settings: Settings, metrics: GatewayMetrics, logger: Logger) {
+        self.recipient = recipient
+        self.replaying = replaying
+        self.settings = settings
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        guard let encoder = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self) else {
+            // NIO's upgrader always installs the encoder before us; without it we cannot send.
+            logger.error("websocket pipeline without a frame encoder; closing the connection")
+            closing = true
+            context.close(promise: nil)
+            return
+        }
+        rawWriter = encoder
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        held.removeAll()
+    }
+
+    // MARK: Events
+
+    enum DeliveryResult {
+        case notWritten
+        case written
+        /// Written, and the first write since the last flush: the shard flushes it at the end of its drain.
+        case firstWriteOfDrain
+    }
+
+    /// Writes one routed event, as RecipientView decides for this recipient. No flush: the
+    /// shard calls `flushIfNeeded` once per drain.
+    func deliver(_ event: RoutedEvent) -> DeliveryResult {
+        if closing { return .notWritten }
+        if replaying {
+            // Bounded like the outbound queue: a replay that cannot keep up with live traffic
+            // ends with 1013 (try again later) instead of holding events without limit.
+            guard held.count < Self.maxEventsHeldDuringReplay else {
+                close(code: WebSocketErrorCode(codeNumber: 1013), reason: "too many live events during history replay; reconnect")
+                return .notWritten
+            }
+            held.append(event)
+            return .notWritten
+        }
+        return write(event)
+    }
+
+    private func write(_ event: RoutedEvent) -> DeliveryResult {
+        let frame: ByteBuffer
+        switch RecipientView.outcome(of: event.outbound, for: recipient) {
+        case .shared:
+            frame = event.frame
+        case .dropped:
+            metrics.drop(.filtered)
+            return .notWritten
+        case .redacted(let copy):
+            frame = WebSocketFrameBytes.text(copy.encoded(), allocator: context.channel.allocator)
+        }
+        rawWriter.write(NIOAny(frame), promise: nil)
+        if needsFlush { return .written }
+        needsFlush = true
+        return .firstWriteOfDrain
+    }
+
+    func flushIfNeeded() {
+        guard needsFlush else { return }
+        needsFlush = false
+        if !closing { context.flush() }
+    }
+
+    // MARK: Replay of missed events
+
+    /// One recorded event, already through RecipientView.
+    func writeReplayed(_ payload: [UInt8]) {
+        guard !closing else { return }
+        rawWriter.write(NIOAny(WebSocketFrameBytes.text(payload, allocator: context.channel.allocator)), promise: nil)
+    }
+
+    /// Ends the replay: live events held meanwhile follow, without those already replayed.
+    func finishReplay(lastReplayed: Int64) {
+        replaying = false
+        let waiting = held
+        held.removeAll()
+        for event in waiting where event.id > lastReplayed { _ = write(event) }
+        needsFlush = false
+        if !closing { context.flush() }
+    }
+
+    /// A client that stops reading fills its outbound buffer past the configured bound
+    /// (the channel's high-water mark): disconnect it rather than let it slow anyone else.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable && !closing {
+            metrics.slowConsumers.increment()
+            metrics.drop(.slowConsumer)
+            logger.warning("disconnecting a client that does not read", metadata: [
+                "identity": "\(recipient.id)", "limit_bytes": "\(settings.maxOutboundBytes)",
+            ])
+            close(code: .policyViolation, reason: "outbound queue limit exceeded: the client does not read",
+                  immediately: true)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    // MARK: Answers and control frames
+
+    func send(json: JSON) {
+        guard !closing else { return }
+        var buffer = context.channel.allocator.buffer(capacity: 128)
+        buffer.writeBytes(json.encoded())
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+    }
+
+    func sendError(ref: JSONView?, _ error: GatewayError) {
+        let frame = JSON.object()
+        frame.set("type", "error")
+        if let ref, ref.exists, let retained = ref.retained() { frame.set("ref", retained) }
+        let body = JSON.object()
+        body.set("code", error.code)
+        body.set("message", error.message)
+        frame.set("error", body)
+        send(json: frame)
+    }
+
+    func sendAck(ref: JSONView, id: Int64? = nil) {
+        let ack = JSON.object()
+        ack.set("type", "ack")
+        if let retained = ref.retained() { ack.set("ref", retained) }
+        if let id { ack.set("id", .integer(Int(id))) }
+        send(json: ack)
+    }
+
+    func sendPong(_ data: ByteBuffer) {
+        guard !closing else { return }
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: data)), promise: nil)
+    }
+
+    /// Sends a close frame and closes. `immediately` skips waiting for the client's close reply
+    /// (used when the client is not reading at all).
+    func close(code: WebSocketErrorCode, reason: String?, immediately: Bool = false) {
+        guard !closing else { return }
+        closing = true
+        var buffer = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
+        buffer.write(webSocketErrorCode: code)
+        if let reason { buffer.writeString(String(reason.prefix(120))) }
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)
+        let channel = context.channel
+        if immediately {
+            context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+            channel.close(promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
+            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+        }
+    }
+}

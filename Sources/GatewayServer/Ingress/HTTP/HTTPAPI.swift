@@ -1,0 +1,65 @@
+import GatewayCore
+import NIOCore
+import NIOHTTP1
+
+struct APIRequest {
+    let head: HTTPRequestHead
+    let body: ByteBuffer
+    /// Why a WebSocket upgrade on this connection was refused (answered as HTTP here).
+    let refusedUpgrade: GatewayError?
+    let target: RequestTarget
+}
+
+/// The HTTP API, by path: POST /api/v1/events, GET /api/v1/notifications, GET /api/v1/context,
+/// attachments, GET /healthz, GET /metrics (and the WebSocket paths when no upgrade happened).
+/// Each route is built once with what it needs.
+struct HTTPAPI: Sendable {
+    let publish: PublishRoute
+    let notifications: NotificationsRoute
+    let context: ContextRoute
+    let status: StatusRoutes
+    let attachments: AttachmentRoutes
+    /// [server] max_event_bytes: the largest buffered request body.
+    let maxBodyBytes: Int
+
+    func bodyHandling(for head: HTTPRequestHead, target: RequestTarget, channel: Channel) -> BodyHandling {
+        if head.method == .POST && target.path == AttachmentRoutes.uploadPath {
+            return attachments.beginUpload(head: head, target: target, channel: channel)
+        }
+        return .buffered
+    }
+
+    func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let path = request.target.path
+        let method = request.head.method
+        func only(_ allowed: HTTPMethod, _ answer: () -> EventLoopFuture<HTTPResponse>) -> EventLoopFuture<HTTPResponse> {
+            guard method == allowed || (allowed == .GET && method == .HEAD) else {
+                return eventLoop.makeSucceededFuture(.error(.methodNotAllowed(method, path)))
+            }
+            return answer()
+        }
+        switch path {
+        case "/healthz":
+            return only(.GET) { eventLoop.makeSucceededFuture(status.health()) }
+        case "/metrics":
+            return only(.GET) { eventLoop.makeSucceededFuture(status.metricsText()) }
+        case "/api/v1/events":
+            return only(.POST) { publish.handle(request, eventLoop: eventLoop) }
+        case "/api/v1/context":
+            return only(.GET) { eventLoop.makeSucceededFuture(context.handle(request)) }
+        case "/api/v1/notifications":
+            return only(.GET) { notifications.handle(request, eventLoop: eventLoop) }
+        case "/ws", "/ws/chat":
+            if let refusal = request.refusedUpgrade {
+                return eventLoop.makeSucceededFuture(.error(refusal))
+            }
+            return eventLoop.makeSucceededFuture(.error(GatewayError(
+                code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))
+        default:
+            if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
+                return only(.GET) { attachments.serve(request, eventLoop: eventLoop) }
+            }
+            return eventLoop.makeSucceededFuture(.error(.notFound(path)))
+        }
+    }
+}

@@ -1,0 +1,39 @@
+import GatewayAuth
+import GatewayCore
+import GatewayJSON
+import NIOCore
+
+/// POST /api/v1/events: authenticate, parse, hand to the pipeline; 202 {"id": N}.
+struct PublishRoute: Sendable {
+    let authenticator: Authenticator
+    let pipeline: EventPipeline
+
+    func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+        let identity: Identity
+        switch authenticator.identify(head: request.head, query: request.target.query) {
+        case .success(let value): identity = value
+        case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
+        }
+        guard identity.canPublish else { return eventLoop.makeSucceededFuture(.error(.publishForbidden)) }
+        let input: JSON
+        do {
+            input = try request.body.readableBytesView.withContiguousStorageIfAvailable { try JSON.parse(UnsafeRawBufferPointer($0)) }
+                ?? JSON.parse(Array(request.body.readableBytesView))
+        } catch {
+            return eventLoop.makeSucceededFuture(.error(.invalidEvent("invalid_json", "The body is not valid JSON: \(error)")))
+        }
+        let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
+        let answer = eventLoop.makePromise(of: HTTPResponse.self)
+        pipeline.publish(input, from: publisher, ingress: .http, hostFallback: request.head.headers.first(name: "Origin")) { result in
+            switch result {
+            case .success(let id):
+                let body = JSON.object()
+                body.set("id", .integer(Int(id)))
+                answer.succeed(.json(.accepted, body))
+            case .failure(let error):
+                answer.succeed(.error(error))
+            }
+        }
+        return answer.futureResult
+    }
+}
