@@ -49,7 +49,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
         pipeline = EventPipeline(
-            normalize: NormalizeStep(defaultHost: config.server.defaultHost),
+            normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(), engine: engine, chain: chain,
             blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
         http = HTTPAPI(
@@ -86,6 +86,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     @discardableResult
     public func start(listen override: String? = nil) throws -> SocketAddress {
         let (hostName, port) = try ListenAddress.parse(override ?? config.server.listen)
+        // Before binding: a Redis login the server refuses stops the start here.
+        if config.redis.enabled { try startRedisIngress() }
         let http = self.http, webSocket = self.webSocket, logger = self.logger
         let bound = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
@@ -108,7 +110,6 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             .bind(host: hostName, port: port)
             .wait()
         channel = bound
-        if config.redis.enabled { startRedisIngress() }
         logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
                                                     "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
@@ -116,7 +117,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
 
     /// chat:main: each message is handed to an event loop, so the pipeline (and its plugin
     /// hooks) never runs on the subscriber's thread.
-    private func startRedisIngress() {
+    private func startRedisIngress() throws {
         let pipeline = self.pipeline, logger = self.logger, group = self.group
         let subscriber = RedisSubscriber(settings: config.redis, logger: logger) { event in
             group.next().execute {
@@ -128,7 +129,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                 }
             }
         }
-        subscriber.start()
+        try subscriber.start()
         redis = subscriber
     }
 

@@ -4,6 +4,7 @@ import Foundation
 import GatewayCore
 import GatewayServer
 import Logging
+import NIOCore
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -33,7 +34,13 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
         let server = try GatewayServer(config: configuration, chain: chain, pluginHost: host, logger: logger)
-        let address = try server.start(listen: listen)
+        let address: SocketAddress
+        do {
+            address = try server.start(listen: listen)
+        } catch let error as RedisConnectionError {
+            logger.error("cannot start: \(error)")
+            throw ExitCode(2)
+        }
         // One plain line on stdout, for people and for scripts that started us on port 0.
         print("gateway listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         fflush(stdout)

@@ -38,14 +38,14 @@ struct ConfigErrorTests {
             max_message_bytes = "64k"
             [redis]
             enabled = "yes"
-            port = 63.79
+            url = 63.79
             [auth]
             principals_claim = ["a"]
             """)
-        #expect(places(errors) == ["config.wrong_type@2:21", "config.wrong_type@4:11", "config.wrong_type@5:8",
+        #expect(places(errors) == ["config.wrong_type@2:21", "config.wrong_type@4:11", "config.wrong_type@5:7",
                                    "config.wrong_type@7:20"])
         #expect(errors[0].message == "'max_message_bytes' in [server] must be an integer, got a string")
-        #expect(errors[2].message == "'port' in [redis] must be an integer, got a float")
+        #expect(errors[2].message == "'url' in [redis] must be a string, got a float")
     }
 
     @Test func sectionThatIsNotATable() throws {
@@ -58,14 +58,14 @@ struct ConfigErrorTests {
             [server]
             max_event_bytes = -1
             event_loops = 100000
-            [redis]
-            port = 70000
+            [history]
+            per_recipient = 0
             [attachments]
             thumbnail_width = 0
             """)
-        #expect(places(errors) == ["config.out_of_range@2:19", "config.out_of_range@3:15", "config.out_of_range@5:8",
+        #expect(places(errors) == ["config.out_of_range@2:19", "config.out_of_range@3:15", "config.out_of_range@5:17",
                                    "config.out_of_range@7:19"])
-        #expect(errors[2].message == "'port' in [redis] must be between 1 and 65535, got 70000")
+        #expect(errors[2].message == "'per_recipient' in [history] must be between 1 and 100000, got 0")
     }
 
     @Test(arguments: ["127.0.0.1", ":8080", "localhost:", "::1:8080", "[::1:8080", "host:80x"])
@@ -128,7 +128,7 @@ struct ConfigErrorTests {
             listen = "b:2"
             [server]
             [redis]
-            port.x = 1
+            channel.x = 1
             """)
         #expect(places(errors) == ["config.duplicate_key@3:1", "config.duplicate_key@4:2", "config.wrong_type@6:1"])
     }
@@ -149,8 +149,8 @@ struct ConfigErrorTests {
 
     @Test func everyErrorIsCollectedInFileOrder() throws {
         let result = ConfigLoader.parse("""
-            [redis]
-            port = 0
+            [history]
+            per_recipient = 0
             [server]
             listne = "x"
             max_message_bytes = -5
@@ -167,6 +167,47 @@ struct ConfigErrorTests {
         }
         #expect(errors.codes == ["config.out_of_range", "config.unknown_key", "config.out_of_range", "config.duplicate_plugin"])
         #expect(errors.description.split(separator: "\n").map { $0.split(separator: ":").prefix(3).joined(separator: ":") }
-            == ["my.conf:2:8", "my.conf:4:1", "my.conf:5:21", "my.conf:10:8"])
+            == ["my.conf:2:17", "my.conf:4:1", "my.conf:5:21", "my.conf:10:8"])
+    }
+
+    // MARK: [redis] url
+
+    @Test func oldRedisHostAndPortNameTheirReplacement() throws {
+        let errors = try parseErrors("[redis]\nhost = \"redis.internal\"\nport = 6380\n")
+        #expect(places(errors) == ["config.replaced_key@2:1", "config.replaced_key@3:1"])
+        #expect(errors[0].message == #"'host' in [redis] was replaced by 'url'; write url = "redis://127.0.0.1:6379/0""#)
+    }
+
+    @Test(arguments: [
+        ("rediss://h:1", "scheme 'rediss' is not supported"),
+        ("unix:///tmp/redis.sock", "scheme 'unix' is not supported"),
+        ("127.0.0.1:6379", "expected redis://"),
+        ("redis://h:0", "the port must be between 1 and 65535"),
+        ("redis://h:99999", "the port must be between 1 and 65535"),
+        ("redis://h:port", "the port must be between 1 and 65535"),
+        ("redis://h/db1", "the database must be a number"),
+        ("redis:///0", "the URL has no host"),
+        ("redis://user@h", "a user name needs a password"),
+        ("redis://:%zz@h", "bad %-escape in the password"),
+        ("redis://h?db=1", "query strings"),
+    ])
+    func badRedisURLsAreInvalidValues(_ url: String, _ reason: String) throws {
+        let errors = try parseErrors("[redis]\nurl = \"\(url)\"\n")
+        #expect(places(errors) == ["config.invalid_value@2:7"])
+        #expect(errors[0].message.contains(reason), "\(errors[0].message)")
+    }
+
+    @Test func aRefusedURLNeverEchoesItsPassword() throws {
+        let errors = try parseErrors("[redis]\nurl = \"redis://:hunter2@h?x\"\n")
+        #expect(!errors[0].message.contains("hunter2"), "\(errors[0].message)")
+    }
+
+    @Test func redisURLForms() throws {
+        #expect(try RedisEndpoint.parse("redis://localhost").get() == RedisEndpoint(host: "localhost"))
+        #expect(try RedisEndpoint.parse("redis://h:6380/").get() == RedisEndpoint(host: "h", port: 6380))
+        #expect(try RedisEndpoint.parse("redis://:pw@h:6380/3").get() == RedisEndpoint(host: "h", port: 6380, password: "pw", database: 3))
+        #expect(try RedisEndpoint.parse("redis://chat:p%3Aw%40@[::1]:7000/1").get()
+            == RedisEndpoint(host: "::1", port: 7000, username: "chat", password: "p:w@", database: 1))
+        #expect(RedisEndpoint(host: "h", password: "secret").description == "redis://:***@h:6379/0")
     }
 }

@@ -59,8 +59,8 @@ struct ConfigTests {
 
         [redis]
         enabled = true
-        host = "redis.internal"
-        port = 6380
+        # host, port, password and database in one url
+        url = "redis://:s%40cret@redis.internal:6380/2"
         channel = "chat:main"
 
         [[plugins]]
@@ -107,8 +107,7 @@ struct ConfigTests {
         #expect(config.attachments.thumbnailWidth == 120)
         #expect(config.attachments.thumbnailHeight == 80)
         #expect(config.redis.enabled)
-        #expect(config.redis.host == "redis.internal")
-        #expect(config.redis.port == 6380)
+        #expect(config.redis.url == RedisEndpoint(host: "redis.internal", port: 6380, password: "s@cret", database: 2))
         #expect(config.redis.channel == "chat:main")
         #expect(config.plugins.map(\.name) == ["targets", "audit"])
         #expect(config.plugins.map(\.enabled) == [true, false])

@@ -6,10 +6,59 @@ import Testing
 @Suite struct EventNormalizerTests {
     private let alice = Publisher(id: "alice", title: "Alice")
 
-    private func normalize(_ text: String, publisher: Publisher? = nil) throws(GatewayError) -> JSON {
+    private func normalize(_ text: String, publisher: Publisher? = nil,
+                           unknownFields: UnknownEventFields = .refuse) throws(GatewayError) -> JSON {
         let input = try! JSON.parse(text)
         return try EventNormalizer.normalize(input.view, id: 7, publisher: publisher ?? alice, defaultHost: "localhost",
-                                             now: "2026-11-22T10:00:00.000Z")
+                                             now: "2026-11-22T10:00:00.000Z", unknownFields: unknownFields)
+    }
+
+    /// What pyams_chat 2.x's ChatMessageEncoder writes to Redis, byte for byte in shape.
+    static let pyamsMessage = #"{"host": "http://example.com", "channel": "chat:main", "action": "notify", "category": "content.published", "status": "info", "title": "Published", "message": "A page was published", "image": "http://example.com/++static++/img.png", "source": {"id": "users:alice", "title": "Alice", "avatar": "http://example.com/alice/++thumb++128x128"}, "target": {"principals": ["users:bob", "role:editor"]}, "url": "http://example.com/page", "modal": true, "timestamp": "2026-12-01T02:56:48.123456+00:00"}"#
+
+    @Test func everyPyamsChatFieldIsKeptAsSent() throws {
+        let redis = Publisher(id: "redis", title: nil, trusted: true)
+        let event = try normalize(Self.pyamsMessage, publisher: redis).view
+        let sent = try JSON.parse(Self.pyamsMessage).view
+        for (key, value) in sent.members {
+            #expect(event[key].encodedString() == value.encodedString(), "\(key)")
+        }
+        #expect(event["source"]["avatar"].string == "http://example.com/alice/++thumb++128x128")
+        #expect(event["modal"].bool == true)
+    }
+
+    @Test func anUntrustedPublisherKeepsItsAvatarButNotAnotherId() throws {
+        let event = try normalize(#"{"category":"c","source":{"title":"x","avatar":"a.png"},"image":null,"modal":false}"#).view
+        #expect(event["source"]["id"].string == "alice")
+        #expect(event["source"]["title"].string == "Alice", "the title comes from the token")
+        #expect(event["source"]["avatar"].string == "a.png")
+        #expect(event["image"].isNull && event["image"].exists)
+        #expect(event["modal"].bool == false)
+    }
+
+    @Test func unknownFieldsAreKeptByDefaultAndRefusedWhenStrict() throws {
+        let text = #"{"category":"c","extension":{"n":[1,2]},"flag":true}"#
+        let kept = try normalize(text, unknownFields: .keep).view
+        #expect(kept["extension"]["n"][1].int == 2)
+        #expect(kept["flag"].bool == true)
+        #expect(throws: GatewayError.self) { try normalize(text, unknownFields: .refuse) }
+    }
+
+    @Test func pyamsFieldsOfTheWrongTypeHaveCodes() {
+        let cases: [(String, String)] = [
+            (#"{"category":"c","image":5}"#, "event.field_type"),
+            (#"{"category":"c","channel":[]}"#, "event.field_type"),
+            (#"{"category":"c","modal":"yes"}"#, "event.field_type"),
+            (#"{"category":"c","source":{"avatar":3}}"#, "event.bad_source"),
+        ]
+        for (text, code) in cases {
+            do {
+                _ = try normalize(text, unknownFields: .keep)
+                Issue.record("\(text) was accepted")
+            } catch {
+                #expect(error.code == code, "\(text)")
+            }
+        }
     }
 
     @Test func fillsDefaultsAndStampsIdAndSource() throws {

@@ -34,7 +34,10 @@ import Testing
     }
 
     @Test func publishRefusals() throws {
-        let gateway = try TestGateway { $0.server.maxEventBytes = 2048 }
+        let gateway = try TestGateway {
+            $0.server.maxEventBytes = 2048
+            $0.server.unknownEventFields = .refuse
+        }
         defer { gateway.stop() }
         let publisher = gateway.token("app", publish: true)
         let reader = gateway.token("reader")

@@ -11,6 +11,7 @@
 //   config.wrong_type          e.g. a string where an integer is expected
 //   config.out_of_range        e.g. a negative size, a port above 65535
 //   config.invalid_value       e.g. listen that is not HOST:PORT, an empty string
+//   config.replaced_key        a key of an older gateway.conf; the message names its replacement
 //   config.missing_key         a required key (plugin name, library) is absent
 //   config.duplicate_plugin    two [[plugins]] with the same name
 //   config.secret_unavailable  the configured HS256 secret file or variable gives no secret

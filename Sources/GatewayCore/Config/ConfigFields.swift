@@ -101,6 +101,28 @@ struct ConfigField<Section> {
         }
     }
 
+    /// A string with a shape of its own (a URL …): `parse` turns it into the value or a sentence.
+    static func parsed<Value>(_ key: String, _ path: WritableKeyPath<Section, Value>,
+                              parse: @escaping (String) -> Result<Value, InvalidConfigValue>) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            guard let text = mapper.string(key, item, in: label) else { return }
+            switch parse(text) {
+            case .success(let value): section[keyPath: path] = value
+            case .failure(let problem):
+                mapper.fail("config.invalid_value", "'\(key)' in \(label): \(problem.message)", at: item.value.position)
+            }
+        }
+    }
+
+    /// A key an older gateway.conf had: an error that names what replaced it, so an upgrade is
+    /// one edit rather than a search through the README.
+    static func replaced(_ key: String, by replacement: String, example: String) -> ConfigField {
+        ConfigField(key: key) { _, item, label, mapper in
+            mapper.fail("config.replaced_key", "'\(key)' in \(label) was replaced by '\(replacement)'; write \(example)",
+                        at: item.keyPosition)
+        }
+    }
+
     static func bool(_ key: String, _ path: WritableKeyPath<Section, Bool>) -> ConfigField {
         ConfigField(key: key) { section, item, label, mapper in
             if let flag = mapper.bool(key, item, in: label) { section[keyPath: path] = flag }
@@ -137,4 +159,9 @@ func editDistance(_ lhs: String, _ rhs: String) -> Int {
         previous = current
     }
     return previous[b.count]
+}
+
+/// Why a string value does not have the shape its key needs (a sentence for the operator).
+struct InvalidConfigValue: Error {
+    let message: String
 }

@@ -16,6 +16,10 @@ extension GatewayConfig {
             .integer("event_loops", \.eventLoops, range: 0...256),
             .integer("client_frames_per_second", \.clientFramesPerSecond, range: 1...1_000_000),
             .integer("client_frame_burst", \.clientFrameBurst, range: 1...1_000_000),
+            .parsed("unknown_event_fields", \.unknownEventFields, parse: { text in
+                UnknownEventFields(rawValue: text).map { .success($0) }
+                    ?? .failure(InvalidConfigValue(message: "expected \"keep\" or \"refuse\", got '\(text)'"))
+            }),
         ]
     }
 
@@ -53,8 +57,9 @@ extension GatewayConfig {
     static var redisFields: [ConfigField<Redis>] {
         [
             .bool("enabled", \.enabled),
-            .string("host", \.host),
-            .integer("port", \.port, range: 1...65_535),
+            .parsed("url", \.url, parse: { RedisEndpoint.parse($0).mapError { InvalidConfigValue(message: $0.message) } }),
+            .replaced("host", by: "url", example: #"url = "redis://127.0.0.1:6379/0""#),
+            .replaced("port", by: "url", example: #"url = "redis://127.0.0.1:6379/0""#),
             .string("channel", \.channel),
         ]
     }

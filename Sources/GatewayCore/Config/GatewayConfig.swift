@@ -42,6 +42,8 @@ public struct GatewayConfig: Sendable, Equatable {
         /// to `clientFrameBurst`; the rest are refused with `client.rate_limited`.
         public var clientFramesPerSecond: Int = 100
         public var clientFrameBurst: Int = 200
+        /// Event fields the gateway does not know: delivered as sent (`keep`) or refused.
+        public var unknownEventFields: UnknownEventFields = .keep
         public init() {}
     }
 
@@ -94,8 +96,8 @@ public struct GatewayConfig: Sendable, Equatable {
 
     public struct Redis: Sendable, Equatable {
         public var enabled: Bool = false
-        public var host: String = "127.0.0.1"
-        public var port: Int = 6379
+        /// `url = "redis://[:password@]host:port/db"`; the connection AUTHs and SELECTs from it.
+        public var url = RedisEndpoint()
         /// pyams_chat publishes its events on this channel.
         public var channel: String = "chat:main"
         public init() {}

@@ -21,27 +21,49 @@ public struct Publisher: Sendable {
     }
 }
 
+/// What the gateway does with event fields it does not know (`[server] unknown_event_fields`).
+public enum UnknownEventFields: String, Sendable, Equatable, CaseIterable {
+    /// Delivered as sent: a site's own fields (pyams_chat's message extensions add some) reach
+    /// its clients without a gateway change. The default.
+    case keep
+    /// Refused with `event.unknown_field`: for sites that want the schema closed.
+    case refuse
+}
+
 /// Turns a published JSON object into the event the chain and the clients see: checks every
-/// field's type, fills defaults (status, host, timestamp), stamps the id and the source.
-/// The pyams_chat event model: action, category, status, source, title, message, url,
-/// timestamp, host, target; plus `attachments` and a free `data` object passed through.
+/// known field's type, fills defaults (status, host, timestamp), stamps the id and the source.
+/// The pyams_chat 2.x event model (its ChatMessageEncoder): host, channel, action, category,
+/// status, title, message, image, source {id, title, avatar}, target, url, modal, timestamp;
+/// plus `attachments`, a free `data` object and `type` (chat_api). Other fields: see
+/// UnknownEventFields.
 public enum EventNormalizer {
-    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host", "type"]
-    static let knownFields: Set<String> = Set(stringFields + ["source", "target", "attachments", "data", "id"])
+    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host", "type",
+                               "channel", "image"]
+    static let boolFields = ["modal"]
+    static let knownFields: Set<String> = Set(stringFields + boolFields + ["source", "target", "attachments", "data", "id"])
 
     public static func normalize(
-        _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String
+        _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String,
+        unknownFields: UnknownEventFields = .keep
     ) throws(GatewayError) -> JSON {
         guard input.isObject else {
             throw .invalidEvent("not_object", "An event must be a JSON object.")
         }
-        for (key, _) in input.members where !knownFields.contains(key) {
-            throw .invalidEvent("unknown_field", "Unknown event field '\(key)'. Known fields: \(knownFields.sorted().joined(separator: ", ")).")
+        if unknownFields == .refuse {
+            for (key, _) in input.members where !knownFields.contains(key) {
+                throw .invalidEvent("unknown_field", "Unknown event field '\(key)'. Known fields: \(knownFields.sorted().joined(separator: ", ")).")
+            }
         }
         for field in stringFields {
             let value = input[field]
             if value.exists && !value.isNull && value.string == nil {
                 throw .invalidEvent("field_type", "Event field '\(field)' must be a string.")
+            }
+        }
+        for field in boolFields {
+            let value = input[field]
+            if value.exists && !value.isNull && value.bool == nil {
+                throw .invalidEvent("field_type", "Event field '\(field)' must be true or false.")
             }
         }
         guard let category = input["category"].string, !category.isEmpty else {
@@ -58,9 +80,12 @@ public enum EventNormalizer {
         event.set("status", input["status"].string ?? "info")
         event.set("source", try source(of: input["source"], publisher: publisher))
         // `type` is chat_api's message type (e.g. "secret"), read by the message-type filter.
-        for field in ["type", "title", "message"] {
+        for field in ["type", "title", "message", "channel"] {
             if let text = input[field].string { event.set(field, text) }
         }
+        // pyams_chat always sends image and modal; they are kept as sent (null included).
+        if input["image"].exists { event.set("image", input["image"].string.map { JSON.string($0) } ?? .null()) }
+        if let modal = input["modal"].bool { event.set("modal", .bool(modal)) }
         event.set("url", input["url"].string.map { JSON.string($0) } ?? .null())
         if let timestamp = input["timestamp"].string {
             guard ISOTimestamp.isValid(timestamp) else {
@@ -93,6 +118,9 @@ public enum EventNormalizer {
             }
             event.set("data", data.retained()!)
         }
+        for (key, value) in input.members where !knownFields.contains(key) {
+            if let copy = value.retained() { event.set(key, copy) }
+        }
         return event
     }
 
@@ -107,10 +135,19 @@ public enum EventNormalizer {
             guard given.isObject, given["id"].string != nil || !given["id"].exists else {
                 throw .invalidEvent("bad_source", "'source' must be an object like {\"id\": \"user:alice\", \"title\": \"Alice\"}.")
             }
+            let avatar = given["avatar"]
+            if avatar.exists, !avatar.isNull, avatar.string == nil {
+                throw .invalidEvent("bad_source", "'source.avatar' must be a string (an image URL).")
+            }
             if publisher.trusted, let id = given["id"].string {
+                // The application speaks for its users: its source is kept whole (pyams_chat's
+                // message extensions may add members beside id, title and avatar).
                 let source = JSON.object()
                 source.set("id", id)
                 source.set("title", given["title"].string.map { JSON.string($0) } ?? .null())
+                for (key, value) in given.members where key != "id" && key != "title" {
+                    if let copy = value.retained() { source.set(key, copy) }
+                }
                 return source
             }
             if let id = given["id"].string, id != publisher.id {
@@ -122,6 +159,7 @@ public enum EventNormalizer {
         let source = JSON.object()
         source.set("id", publisher.id)
         source.set("title", (publisher.title ?? given["title"].string).map { JSON.string($0) } ?? .null())
+        if let avatar = given["avatar"].string { source.set("avatar", avatar) }
         return source
     }
 }

@@ -1,4 +1,3 @@
-import CHiredis
 import Foundation
 import GatewayCore
 import GatewayJSON
@@ -8,15 +7,15 @@ import NIOConcurrencyHelpers
 /// The Redis ingress: pyams_chat publishes its events as JSON on the channel `chat:main`; every
 /// message goes through the same router as HTTP and WebSocket events.
 ///
-/// hiredis's blocking API on one dedicated thread: a subscriber only ever waits for the next
+/// A blocking RedisConnection on one dedicated thread: a subscriber only ever waits for the next
 /// message, so a thread is simpler and cheaper than an async client on the event loops.
 /// The application writing to Redis is trusted: its events keep the `source` they carry.
-final class RedisSubscriber: @unchecked Sendable {
+final class RedisSubscriber: Sendable {
     private let settings: GatewayConfig.Redis
     private let logger: Logger
     private let deliver: @Sendable (JSON) -> Void
-    private let state = NIOLockedValueBox<(stopped: Bool, fd: Int32?)>((false, nil))
-    private var thread: Thread?
+    /// The connection being read, so `stop()` can interrupt it from another thread.
+    private let state = NIOLockedValueBox<(stopped: Bool, connection: RedisConnection?)>((false, nil))
 
     init(settings: GatewayConfig.Redis, logger: Logger, deliver: @escaping @Sendable (JSON) -> Void) {
         self.settings = settings
@@ -24,28 +23,53 @@ final class RedisSubscriber: @unchecked Sendable {
         self.deliver = deliver
     }
 
-    func start() {
-        let thread = Thread { [self] in run() }
+    /// Subscribes once before returning, so a refused login (wrong password, database) is an
+    /// error at start rather than a retry loop in the log. An unreachable server is not: the
+    /// reading thread keeps retrying with backoff, as it does after any disconnection.
+    func start() throws(RedisConnectionError) {
+        var first: RedisConnection?
+        do {
+            first = try subscribe()
+        } catch where error.isConfigurationError {
+            throw error
+        } catch {
+            logger.warning("redis ingress: cannot connect yet; retrying", metadata: ["error": "\(error)"])
+        }
+        let connection = first
+        let thread = Thread { [self] in run(first: connection) }
         thread.name = "redis-ingress"
         thread.start()
-        self.thread = thread
     }
 
     /// Unblocks the reading thread by shutting its socket down; the thread then exits.
     func stop() {
-        let fd = state.withLockedValue { state -> Int32? in
+        let connection = state.withLockedValue { state -> RedisConnection? in
             state.stopped = true
-            return state.fd
+            return state.connection
         }
-        if let fd { shutdown(fd, Int32(SHUT_RDWR)) }
+        connection?.interrupt()
     }
 
     private var stopped: Bool { state.withLockedValue { $0.stopped } }
 
-    private func run() {
+    private func run(first: RedisConnection?) {
+        var next = first
         var backoff = 0.25
         while !stopped {
-            if subscribeAndRead() { backoff = 0.25 }
+            do throws(RedisConnectionError) {
+                let connection: RedisConnection
+                if let pending = next {
+                    connection = pending
+                    next = nil
+                } else {
+                    connection = try subscribe()
+                }
+                backoff = 0.25
+                read(connection)
+            } catch {
+                let level: Logger.Level = error.isConfigurationError ? .error : .warning
+                logger.log(level: level, "redis ingress cannot subscribe", metadata: ["error": "\(error)"])
+            }
             if stopped { return }
             logger.warning("redis ingress disconnected; retrying", metadata: ["retry_in_s": "\(backoff)"])
             Thread.sleep(forTimeInterval: backoff)
@@ -53,65 +77,39 @@ final class RedisSubscriber: @unchecked Sendable {
         }
     }
 
-    /// Returns true when it had subscribed successfully before the connection ended.
-    private func subscribeAndRead() -> Bool {
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
-        guard let context = redisConnectWithTimeout(settings.host, Int32(settings.port), timeout) else { return false }
-        defer {
-            state.withLockedValue { $0.fd = nil }
-            redisFree(context)
+    private func subscribe() throws(RedisConnectionError) -> RedisConnection {
+        let connection = try RedisConnection.open(settings.url)
+        let reply = try connection.command(["SUBSCRIBE", settings.channel])
+        if case .error(let reason) = reply {
+            throw RedisConnectionError(code: "redis.command_failed", message: "SUBSCRIBE \(settings.channel): \(reason)")
         }
-        if context.pointee.err != 0 {
-            logger.warning("redis connect failed", metadata: ["error": "\(errorText(context))"])
-            return false
+        connection.setTimeout(nil)
+        logger.info("redis ingress subscribed", metadata: ["channel": "\(settings.channel)", "redis": "\(settings.url)"])
+        return connection
+    }
+
+    /// Reads messages until the connection breaks or `stop()` interrupts it.
+    private func read(_ connection: RedisConnection) {
+        let stoppedAlready = state.withLockedValue { state -> Bool in
+            state.connection = connection
+            return state.stopped
         }
-        timeout = timeval(tv_sec: 0, tv_usec: 0)
-        state.withLockedValue { $0.fd = context.pointee.fd }
-        if stopped { return false }
-        guard let reply = redisCommandArgs(context, ["SUBSCRIBE", settings.channel]) else { return false }
-        freeReplyObject(reply)
-        logger.info("redis ingress subscribed", metadata: ["channel": "\(settings.channel)", "host": "\(settings.host):\(settings.port)"])
+        defer { state.withLockedValue { $0.connection = nil } }
+        if stoppedAlready { return }
         while !stopped {
-            var raw: UnsafeMutableRawPointer?
-            guard redisGetReply(context, &raw) == REDIS_OK, let raw else { return true }
-            let reply = raw.assumingMemoryBound(to: redisReply.self)
+            guard let reply = try? connection.nextReply() else { return }
             handle(reply)
-            freeReplyObject(raw)
         }
-        return true
     }
 
     /// A pub/sub message is the array ["message", channel, payload].
-    private func handle(_ reply: UnsafeMutablePointer<redisReply>) {
-        guard reply.pointee.type == REDIS_REPLY_ARRAY, reply.pointee.elements == 3,
-              let elements = reply.pointee.element,
-              let kind = elements[0], let payload = elements[2],
-              string(kind) == "message", payload.pointee.type == REDIS_REPLY_STRING else { return }
-        let bytes = UnsafeRawBufferPointer(start: payload.pointee.str, count: Int(payload.pointee.len))
+    private func handle(_ reply: RedisReply) {
+        guard case .array(let parts) = reply, parts.count == 3, parts[0].text == "message",
+              case .string(let payload) = parts[2] else { return }
         do {
-            deliver(try JSON.parse(bytes))
+            deliver(try JSON.parse(payload))
         } catch {
             logger.warning("redis ingress: message is not JSON, dropped", metadata: ["error": "\(error)"])
-        }
-    }
-
-    private func string(_ reply: UnsafeMutablePointer<redisReply>) -> String? {
-        guard let chars = reply.pointee.str else { return nil }
-        return String(cString: chars)
-    }
-
-    private func errorText(_ context: UnsafeMutablePointer<redisContext>) -> String {
-        withUnsafeBytes(of: context.pointee.errstr) { String(decoding: $0.prefix(while: { $0 != 0 }), as: UTF8.self) }
-    }
-
-    private func redisCommandArgs(_ context: UnsafeMutablePointer<redisContext>, _ args: [String]) -> UnsafeMutableRawPointer? {
-        var cStrings = args.map { strdup($0) }
-        defer { cStrings.forEach { free($0) } }
-        var lengths = args.map { $0.utf8.count }
-        return cStrings.withUnsafeMutableBufferPointer { pointers in
-            pointers.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: args.count) { argv in
-                redisCommandArgv(context, Int32(args.count), argv, &lengths)
-            }
         }
     }
 }
