@@ -64,13 +64,23 @@ let package = Package(
             dependencies: ["CSQLite", "COpenSSL", "GatewayJSON", .product(name: "Logging", package: "swift-log")]
         ),
 
-        // MARK: Engines: what records and delivers events (memory: one node, SQLite history)
+        // MARK: Redis: a hiredis client (connections on threads of their own, never on event loops)
+        .target(
+            name: "GatewayRedis",
+            dependencies: ["CHiredis", "GatewayCore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+
+        // MARK: Engines: what records and delivers events (memory: one node, SQLite history;
+        // redis: several nodes on one Redis)
         .target(
             name: "GatewayEngine",
             dependencies: [
-                "GatewayCore", "GatewayStore", "GatewayJSON",
+                "GatewayCore", "GatewayStore", "GatewayRedis", "GatewayJSON", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
-            ]
+                .product(name: "Metrics", package: "swift-metrics"),
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
         // MARK: Transport: SwiftNIO HTTP + WebSocket, Redis ingress
@@ -153,6 +163,7 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "NIOWebSocket", package: "swift-nio"),
         ]),
+        .testTarget(name: "GatewayEngineTests", dependencies: ["GatewayEngine", "GatewayRedis", "GatewayCore", "GatewayJSON"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "GatewayJSON"]),
         .testTarget(
             name: "GatewayServerTests",

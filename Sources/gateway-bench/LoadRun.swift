@@ -20,13 +20,16 @@ struct LoadShape {
 protocol LoadSideEffect: AnyObject {
     func start(on loop: EventLoop)
     func stop()
-    func report(into report: inout Report)
+    func report(into report: inout Report, published: Int)
 }
 
 /// Connect, settle, publish, drain, report: the common body of fanout, personal and reload.
 struct LoadRun {
     let connection: ConnectionOptions
     let load: LoadOptions
+    /// Several gateway nodes: subscriber i connects to port i % count (publishing stays on
+    /// `connection.port`). nil: every subscriber on `connection.port`.
+    var subscriberPorts: [Int]? = nil
 
     func execute(_ shape: LoadShape, sideEffect: LoadSideEffect? = nil) throws -> Report {
         let fileLimit = ProcessProbe.raiseOpenFileLimit()
@@ -38,7 +41,8 @@ struct LoadRun {
         let target = connection.target()
         let stats = DeliveryStats()
         let recorders = LatencyRecorders(group: group)
-        let connector = try SubscriberConnector(group: group, target: target, options: connection, stats: stats, recorders: recorders)
+        let connector = try SubscriberConnector(group: group, target: target, options: connection, stats: stats, recorders: recorders,
+                                                ports: subscriberPorts)
         defer { connector.closeAll() }
 
         let connected = connector.connect(count: shape.subscribers, audience: shape.subscriberAudience)
@@ -101,7 +105,7 @@ struct LoadRun {
         report.add("dropped_connections", .int(stats.droppedConnections.load(ordering: .relaxed)))
         report.add("unmarked_frames", .int(stats.unmarkedFrames.load(ordering: .relaxed)))
         report.add("close_frames", .int(stats.closeFramesFromServer.load(ordering: .relaxed)))
-        sideEffect?.report(into: &report)
+        sideEffect?.report(into: &report, published: published.accepted)
         cpu.report(into: &report, deliveries: received)
         return report
     }

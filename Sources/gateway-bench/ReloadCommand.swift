@@ -62,7 +62,7 @@ final class PeriodicHangup: LoadSideEffect, @unchecked Sendable {
         task?.cancel()
     }
 
-    func report(into report: inout Report) {
+    func report(into report: inout Report, published: Int) {
         report.add("reload_pid", .int(Int(pid)))
         report.add("sighups_sent", .int(sent.load(ordering: .relaxed)))
         report.add("sighups_failed", .int(failed.load(ordering: .relaxed)))

@@ -27,12 +27,14 @@ final class SubscriberConnector: Sendable {
     private let stats: DeliveryStats
     private let recorders: LatencyRecorders
     private let channels = Mutex<[Channel]>([])
-    private let serverAddress: SocketAddress
+    /// Subscriber i connects to address i % count: one address, or several gateway nodes.
+    private let serverAddresses: [SocketAddress]
     private static let upgradeTimeoutSeconds = 15
 
-    init(group: EventLoopGroup, target: ServerTarget, options: ConnectionOptions, stats: DeliveryStats, recorders: LatencyRecorders) throws {
+    init(group: EventLoopGroup, target: ServerTarget, options: ConnectionOptions, stats: DeliveryStats, recorders: LatencyRecorders,
+         ports: [Int]? = nil) throws {
         do {
-            self.serverAddress = try SocketAddress(ipAddress: target.host, port: target.port)
+            self.serverAddresses = try (ports ?? [target.port]).map { try SocketAddress(ipAddress: target.host, port: $0) }
         } catch {
             throw BenchError.invalidOption("--host must be an IP address, got \(target.host)")
         }
@@ -126,7 +128,7 @@ final class SubscriberConnector: Sendable {
                 )
                 return channel.pipeline.addHandler(handler)
             }
-        return bootstrap.connect(to: serverAddress)
+        return bootstrap.connect(to: serverAddresses[index % serverAddresses.count])
             .flatMap { channel in
                 outcome.promise.futureResult.map {
                     self.channels.withLock { $0.append(channel) }

@@ -104,19 +104,24 @@ extension RedisReply {
     var isError: Bool { if case .error = self { true } else { false } }
 }
 
-/// redis-server as a child process on a free port, without persistence.
-final class RedisServerProcess {
+/// redis-server as a child process on a free port, without persistence; `start()` after
+/// `stop()` restarts it on the same port (empty: a restart without persistence loses everything).
+final class RedisServerProcess: @unchecked Sendable {   // @unchecked: used by one test at a time
     let port: Int
-    private let process = Process()
-
     let password: String?
+    private var process = Process()
 
     init(password: String? = nil) throws {
         self.password = password
+        port = Int.random(in: 20000...45000)
+        try start()
+    }
+
+    func start() throws {
         guard let server = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"].first(where: FileManager.default.isExecutableFile) else {
             throw TestFailure("redis-server is not installed (apt-get install redis-server; .ci/run does it)")
         }
-        port = Int.random(in: 20000...45000)
+        process = Process()
         process.executableURL = URL(fileURLWithPath: server)
         process.arguments = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
             + (password.map { ["--requirepass", $0] } ?? [])
@@ -147,12 +152,13 @@ final class RedisServerProcess {
             .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    /// SIGTERM, then SIGKILL after 3 s. Polls rather than Process.waitUntilExit, which can wait
-    /// forever when called from a Swift concurrency thread on Linux.
+    /// SIGTERM, then SIGKILL after 3 s; returns once the process is gone. Polls rather than
+    /// Process.waitUntilExit, which can wait forever when called from a Swift concurrency thread on Linux.
     func stop() {
         let pid = process.processIdentifier
         kill(pid, SIGTERM)
         for _ in 0..<300 where process.isRunning { usleep(10_000) }
         if process.isRunning { kill(pid, SIGKILL) }
+        for _ in 0..<300 where process.isRunning { usleep(10_000) }
     }
 }

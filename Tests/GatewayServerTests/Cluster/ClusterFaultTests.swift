@@ -1,0 +1,214 @@
+import Foundation
+import GatewayChatClient
+import GatewayJSON
+import Synchronization
+import Testing
+
+/// Faults with real processes: Redis restarted under load, a node killed with SIGKILL. The
+/// promise under test: an event acknowledged with 202 reaches its recipient (once), whatever
+/// happens; an event that cannot be taken is refused with 503 engine.unavailable.
+@Suite(.serialized) struct ClusterFaultTests {
+    @Test func redisRestartUnderLoad() async throws {
+        let cluster = try TestCluster()
+        defer { cluster.stop() }
+        let (n0, n1, n2) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+        let subscribers = [ResumingSubscriber(nodes: [n1, n2], token: n1.token("bob")),
+                           ResumingSubscriber(nodes: [n2, n1], token: n2.token("bob"))]
+        for subscriber in subscribers { try await subscriber.start() }
+        let publisher = LoadPublisher(node: n0, token: n0.token("app", publish: true))
+        let load = Task.detached { publisher.run() }
+
+        try waitFor("some events acknowledged") { publisher.acknowledged.count >= 20 }
+        cluster.redis.stop()
+        try waitFor("every node reports degraded") {
+            try cluster.nodes.allSatisfy { node in
+                let health = try node.health()
+                return health.code == 503 && health.status == "degraded"
+            }
+        }
+        try waitFor("a publish refused while Redis is down") { publisher.refusals.count >= 3 }
+        for refusal in publisher.refusals {
+            #expect(refusal.code == "engine.unavailable", "\(refusal)")
+            #expect(refusal.retryAfter != nil, "503 carries Retry-After")
+        }
+        try cluster.redis.start()
+        try waitFor("every node healthy again") { try cluster.nodes.allSatisfy { try $0.health().code == 200 } }
+        let acknowledgedBefore = publisher.acknowledged.count
+        try waitFor("publishing works again") { publisher.acknowledged.count >= acknowledgedBefore + 20 }
+        publisher.stop()
+        await load.value
+        let running = cluster.nodes.allSatisfy { $0.isRunning }
+        #expect(running, "no node crashed")
+
+        let acknowledged = publisher.acknowledged
+        for subscriber in subscribers {
+            try await subscriber.waitUntilReceived(acknowledged.last!)
+            let received = subscriber.received
+            #expect(Set(received).count == received.count, "no event twice")
+            let missing = Set(acknowledged).subtracting(received)
+            #expect(missing.isEmpty, "acknowledged but never delivered: \(missing.sorted())")
+            await subscriber.stop()
+        }
+    }
+
+    @Test func aKilledNodesClientsResumeOnAnotherNodeAndLoseNothing() async throws {
+        let cluster = try TestCluster()
+        defer { cluster.stop() }
+        let (n0, n1, n2) = (cluster.nodes[0], cluster.nodes[1], cluster.nodes[2])
+        let subscribers = try await [ResumingSubscriber(nodes: [n1, n2], token: n1.token("bob")),
+                                     ResumingSubscriber(nodes: [n1, n2], token: n1.token("carol"))].asyncMap { subscriber in
+            try await subscriber.start()
+            return subscriber
+        }
+        let publisher = LoadPublisher(node: n0, token: n0.token("app", publish: true), targets: ["bob", "carol"])
+        let load = Task.detached { publisher.run() }
+
+        try waitFor("some events acknowledged") { publisher.acknowledged.count >= 30 }
+        n1.kill(SIGKILL)
+        try waitFor("every subscriber moved to another node") { subscribers.allSatisfy { $0.reconnects >= 1 } }
+        let acknowledgedAtKill = publisher.acknowledged.count
+        try waitFor("publishing went on") { publisher.acknowledged.count >= acknowledgedAtKill + 30 }
+        publisher.stop()
+        await load.value
+        #expect(publisher.refusals.isEmpty, "the publishing node never refused: \(publisher.refusals)")
+
+        let acknowledged = publisher.acknowledged
+        for subscriber in subscribers {
+            try await subscriber.waitUntilReceived(acknowledged.last!)
+            #expect(subscriber.received == acknowledged, "every acknowledged event, once, in order")
+            await subscriber.stop()
+        }
+    }
+}
+
+/// Publishes over HTTP in a loop until stopped, keeping what was acknowledged (202, in order)
+/// and what was refused.
+final class LoadPublisher: Sendable {
+    struct Refusal: Sendable, CustomStringConvertible {
+        let status: Int
+        let code: String?
+        let retryAfter: String?
+        var description: String { "\(status) \(code ?? "-") Retry-After: \(retryAfter ?? "-")" }
+    }
+
+    private let node: GatewayNodeProcess
+    private let token: String
+    private let targets: [String]
+    private let state = Mutex<(acknowledged: [Int], refusals: [Refusal], stopped: Bool)>(([], [], false))
+
+    init(node: GatewayNodeProcess, token: String, targets: [String] = ["bob"]) {
+        self.node = node
+        self.token = token
+        self.targets = targets
+    }
+
+    var acknowledged: [Int] { state.withLock { $0.acknowledged } }
+    var refusals: [Refusal] { state.withLock { $0.refusals } }
+    func stop() { state.withLock { $0.stopped = true } }
+
+    func run() {
+        let principals = targets.map { "\"\($0)\"" }.joined(separator: ",")
+        var number = 0
+        while !state.withLock({ $0.stopped }) {
+            number += 1
+            let body = #"{"category":"chat.message","message":"load \#(number)","target":{"principals":[\#(principals)]}}"#
+            guard let response = try? node.publish(body, token: token) else {
+                Thread.sleep(forTimeInterval: 0.01)
+                continue
+            }
+            if response.status == 202, let id = (try? response.json())?.view["id"].int {
+                state.withLock { $0.acknowledged.append(id) }
+            } else {
+                let refusal = Refusal(status: response.status, code: response.errorCode, retryAfter: response.header("Retry-After"))
+                state.withLock { $0.refusals.append(refusal) }
+                Thread.sleep(forTimeInterval: 0.02)
+            }
+        }
+    }
+}
+
+/// A client that behaves as the protocol asks: on a closed connection it reconnects — to the
+/// next node when its node is gone — with `?last_id=` of the last event it received.
+final class ResumingSubscriber: Sendable {
+    private let nodes: [GatewayNodeProcess]
+    private let token: String
+    private let state = Mutex<(received: [Int], reconnects: Int, stopped: Bool)>(([], 0, false))
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    init(nodes: [GatewayNodeProcess], token: String) {
+        self.nodes = nodes
+        self.token = token
+    }
+
+    var received: [Int] { state.withLock { $0.received } }
+    var reconnects: Int { state.withLock { $0.reconnects } }
+
+    /// Connects to the first node (so the test knows it is registered), then reads in the background.
+    func start() async throws {
+        let first = try await nodes[0].connect(token)
+        let running = Task.detached { await self.read(first) }
+        task.withLock { $0 = running }
+    }
+
+    func stop() async {
+        state.withLock { $0.stopped = true }
+        await task.withLock { $0 }?.value
+    }
+
+    func waitUntilReceived(_ id: Int) async throws {
+        for _ in 0..<600 {
+            if received.contains(id) { return }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw TestFailure("event \(id) never arrived; received \(received.count) events")
+    }
+
+    private func read(_ first: WebSocketClient) async {
+        var client: WebSocketClient? = first
+        var nodeIndex = 0
+        while !state.withLock({ $0.stopped }) {
+            guard let current = client else {
+                // Reconnect: this node first, then the others, with the last id seen.
+                let lastId = received.last
+                for attempt in 0..<nodes.count {
+                    let node = nodes[(nodeIndex + attempt) % nodes.count]
+                    guard node.isRunning else { continue }
+                    if let connected = try? await node.connect(token, query: lastId.map { "last_id=\($0)" } ?? "") {
+                        client = connected
+                        nodeIndex = (nodeIndex + attempt) % nodes.count
+                        state.withLock { $0.reconnects += 1 }
+                        break
+                    }
+                }
+                if client == nil { try? await Task.sleep(for: .milliseconds(100)) }
+                continue
+            }
+            do {
+                let message = try await current.next(timeout: .milliseconds(500))
+                switch message {
+                case .text(let text):
+                    if let frame = try? JSON.parse(text), frame.view["type"].string == nil, let id = frame.view["id"].int {
+                        state.withLock { $0.received.append(id) }
+                    }
+                case .close:
+                    client = nil
+                default:
+                    break
+                }
+            } catch let error as WebSocketClientError where error.code == "ws_client.timeout" {
+                continue
+            } catch {
+                client = nil
+            }
+        }
+        await client?.close()
+    }
+}
+
+extension Array {
+    func asyncMap<T>(_ transform: (Element) async throws -> T) async rethrows -> [T] {
+        var results: [T] = []
+        for element in self { results.append(try await transform(element)) }
+        return results
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+import GatewayChatClient
+import GatewayJSON
+
+/// A `gateway run` process (the real binary from the build folder) with `[engine] kind = "redis"`,
+/// on its own data folder and a free port. Several of them on one redis-server are one gateway.
+final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unchecked: used by one test
+    let name: String
+    let port: Int
+    private let process = Process()
+
+    init(name: String, redisPort: Int, extraConfig: String = "") throws {
+        self.name = name
+        let products = TestGateway.productsDirectory
+        let binary = products + "/gateway"
+        guard FileManager.default.isExecutableFile(atPath: binary) else { throw TestFailure("build the gateway first: swift build") }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-node-\(name)-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let configPath = folder + "/gateway.conf"
+        try """
+        plugin_directory = "\(products)"
+        [server]
+        listen = "127.0.0.1:0"
+        event_loops = 1
+        [auth]
+        hs256_secret = "\(TestGateway.secret)"
+        [engine]
+        kind = "redis"
+        [history]
+        path = "history.sqlite"
+        per_recipient = 200
+        [redis]
+        url = "redis://127.0.0.1:\(redisPort)/0"
+        \(extraConfig)
+        """.write(toFile: configPath, atomically: true, encoding: .utf8)
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["run", "--config", configPath, "--log-level", "warning"]
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        port = try Self.readPort(from: output, process: process)
+        // Drain stdout so a chatty node never blocks on a full pipe.
+        Thread.detachNewThread { while !output.fileHandleForReading.availableData.isEmpty {} }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    func kill(_ signal: Int32 = SIGKILL) {
+        guard process.isRunning else { return }
+        Foundation.kill(process.processIdentifier, signal)
+        for _ in 0..<500 where process.isRunning { usleep(10_000) }
+    }
+
+    /// GET /healthz: the status code and the "status" member.
+    func health() throws -> (code: Int, status: String?) {
+        let response = try http("GET", "/healthz")
+        return (response.status, (try? response.json())?.view["status"].string)
+    }
+
+    private static func readPort(from pipe: Pipe, process: Process) throws -> Int {
+        var seen = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            let data = pipe.fileHandleForReading.availableData
+            if data.isEmpty { break }
+            seen += String(decoding: data, as: UTF8.self)
+            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
+               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                return port
+            }
+        }
+        throw TestFailure("the gateway node did not report its port; output: \(seen)")
+    }
+}
+
+/// A real redis-server and three gateway nodes on it.
+final class TestCluster: @unchecked Sendable {   // @unchecked: used by one test
+    let redis: RedisServerProcess
+    let nodes: [GatewayNodeProcess]
+
+    init(nodes count: Int = 3) throws {
+        redis = try RedisServerProcess()
+        var nodes: [GatewayNodeProcess] = []
+        for index in 0..<count { nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port)) }
+        self.nodes = nodes
+        for node in nodes { try waitFor("node \(node.name) healthy") { try node.health().code == 200 } }
+    }
+
+    func stop() {
+        for node in nodes { node.kill(SIGKILL) }
+        redis.stop()
+    }
+
+    /// `redis-cli INFO commandstats` → calls per command name.
+    func commandCalls() throws -> [String: Int] {
+        var calls: [String: Int] = [:]
+        for line in try redis.command(["INFO", "commandstats"]).split(whereSeparator: \.isNewline) where line.hasPrefix("cmdstat_") {
+            let name = line.dropFirst("cmdstat_".count).prefix { $0 != ":" }
+            if let range = line.range(of: "calls=") {
+                calls[String(name)] = Int(line[range.upperBound...].prefix(while: \.isNumber))
+            }
+        }
+        return calls
+    }
+}
+
+/// Polls until `condition` holds; the bound is generous and only keeps a broken run from hanging.
+func waitFor(_ what: String, seconds: Double = 30, _ condition: () throws -> Bool) throws {
+    let deadline = Date(timeIntervalSinceNow: seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw TestFailure("timed out after \(Int(seconds)) s waiting for: \(what)")
+}
+
+extension WebSocketClient {
+    /// Events (frames with an "id" and no "type") until `count` arrived; fails on a timeout.
+    func events(_ count: Int, timeout: TimeAmountSeconds = 10) async throws -> [JSON] {
+        var events: [JSON] = []
+        while events.count < count {
+            let frame = try await nextJSON(timeout: .seconds(Int64(timeout)))
+            if frame.view["type"].string == nil { events.append(frame) }
+        }
+        return events
+    }
+}
+
+typealias TimeAmountSeconds = Int
