@@ -44,7 +44,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let chain = ChainReference(chain)
         self.chain = chain
         fanOut = FanOut(loops: Array(group.makeIterator()), metrics: metrics)
-        engine = try Self.makeEngine(config.engine, history: history, delivery: fanOut, logger: logger)
+        engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
@@ -71,11 +71,16 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             metrics: metrics, logger: logger)
     }
 
-    private static func makeEngine(_ settings: GatewayConfig.Engine, history: HistoryStore, delivery: FanOut,
+    private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,
                                    logger: Logger) throws -> any EventEngine {
+        let settings = config.engine
         switch settings.kind {
         case "memory":
             return MemoryEngine(history: history, delivery: delivery, logger: logger)
+        case "redis":
+            let endpoint = RedisEndpoint(host: config.redis.host, port: config.redis.port)
+            return try RedisEventEngine(settings: .init(endpoint: endpoint, historyPerPrincipal: config.history.perRecipient),
+                                        delivery: delivery, chain: chain, logger: logger)
         default:
             // The config loader refuses unknown kinds; this guards a config built in code.
             throw GatewayError(code: "config.unknown_engine", message: "unknown engine '\(settings.kind)'", status: 500)

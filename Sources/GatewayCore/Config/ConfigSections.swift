@@ -73,7 +73,7 @@ extension GatewayConfig {
     static let sectionNames = ["server", "auth", "engine", "history", "attachments", "redis", "plugins"]
 
     /// The engines this build has. Adding one: a kind here and its construction in the server.
-    public static let engineKinds = ["memory"]
+    public static let engineKinds = ["memory", "redis"]
 
     static func checkEngineKind(_ kind: String) -> (code: String, message: String)? {
         guard !engineKinds.contains(kind) else { return nil }

@@ -80,6 +80,10 @@ public protocol LocalDelivery: Sendable {
     func deliver(_ event: OutboundEvent)
     /// WebSocket connections registered on this node right now.
     var connectionCount: Int { get }
+    /// Closes every connection of this node with 1012 (service restart), so their clients
+    /// reconnect with `?last_id=`: a shared engine calls it when this node may have missed
+    /// events (its link to the others was down while they published).
+    func disconnectAll(reason: String)
 }
 
 extension GatewayError {

@@ -87,7 +87,6 @@ public final class RedisEngine: Sendable {
                 return state.commandsConnected
             }
             if wasConnected && !connected { metrics.disconnects.increment() }
-            metrics.update(state.withLock { $0.commandsConnected && $0.subscribed })
         }
         self.commands = commands
         let initializer = Initializer(commands: commands, keys: keys, state: state, logger: logger, metrics: metrics)
@@ -98,8 +97,7 @@ public final class RedisEngine: Sendable {
             },
             onState: { subscribed in
                 state.withLock { $0.subscribed = subscribed }
-                metrics.update(state.withLock { $0.commandsConnected && $0.subscribed })
-            },
+                },
             onResync: { metrics.resyncs.increment() })
         subscription = RedisSubscription(endpoint: settings.endpoint, channel: keys.channel, logger: logger, handler: fanIn)
         self.initializer = initializer
@@ -195,12 +193,12 @@ public final class RedisEngine: Sendable {
                 let floors = state.withLock { (sequence: max($0.lastSequence, seen.sequence), id: max($0.lastAllocatedId, seen.id)) }
                 switch initializer.run(sequenceFloor: floors.sequence, idFloor: floors.id) {
                 case .success(let initialized): epoch = initialized.epoch
-                case .failure(let error): throw .engineUnavailable(error)
+                case .failure(let error): throw .redisUnavailable(error)
                 }
             }
             switch attempt(epoch) {
             case .failure(let error):
-                throw .engineUnavailable(error)
+                throw .redisUnavailable(error)
             case .success(.error(let message)) where message.contains("EPOCHCHANGED"):
                 logger.warning("redis engine: Redis lost its data (its epoch changed); ids continue from the highest this node knows, history starts over",
                                metadata: ["known_epoch": "\(epoch)"])
@@ -210,12 +208,12 @@ public final class RedisEngine: Sendable {
                 return reply
             }
         }
-        throw .engineUnavailable(RedisConnectionError(code: "redis.command_failed", message: "Redis keeps changing its epoch"))
+        throw .redisUnavailable(RedisConnectionError(code: "redis.command_failed", message: "Redis keeps changing its epoch"))
     }
 
     private func refused(_ reply: RedisReply) -> GatewayError {
         logger.error("redis engine: unexpected answer from Redis", metadata: ["reply": "\(reply)"])
-        return .engineUnavailable(RedisConnectionError(code: "redis.command_failed", message: "\(reply)"))
+        return .redisUnavailable(RedisConnectionError(code: "redis.command_failed", message: "\(reply)"))
     }
 
     /// EVALSHA, and EVAL when Redis does not know the script (it restarted and lost its cache).
@@ -270,20 +268,15 @@ extension RedisEngine {
 }
 
 extension GatewayError {
-    /// 503 with Retry-After: the event was not accepted; the client may try again.
-    static func engineUnavailable(_ cause: RedisConnectionError) -> GatewayError {
-        GatewayError(code: "engine.unavailable",
-                     message: "The event store (Redis) is unavailable, so the event was not accepted; try again shortly. (\(cause.message))",
-                     status: 503)
+    /// engine.unavailable (503, Retry-After): the event was not accepted; the client may retry.
+    static func redisUnavailable(_ cause: RedisConnectionError) -> GatewayError {
+        .engineUnavailable("Redis is unavailable (\(cause.message))")
     }
 }
 
-/// The engine's own series on /metrics.
+/// The engine's own series on /metrics (gateway_engine_up comes from /healthz's state).
 final class RedisEngineMetrics: Sendable {
-    let up = Gauge(label: "gateway_engine_up", dimensions: [("kind", "redis")])
     let disconnects = Counter(label: "gateway_engine_disconnects_total", dimensions: [("kind", "redis")])
     let resyncs = Counter(label: "gateway_engine_resyncs_total", dimensions: [("kind", "redis")])
     let epochChanges = Counter(label: "gateway_engine_epoch_changes_total", dimensions: [("kind", "redis")])
-
-    func update(_ healthy: Bool) { up.record(healthy ? 1 : 0) }
 }

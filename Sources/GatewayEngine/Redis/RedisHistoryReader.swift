@@ -52,7 +52,7 @@ extension RedisEngine {
         case .success(let value): replies = value
         case .failure(let error):
             throw GatewayError(code: "history.unavailable",
-                               message: "History could not be read: Redis is unavailable (\(error.message)).", status: 503)
+                               message: "History could not be read: Redis is unavailable (\(error.message)). Retry shortly.", status: 503)
         }
         var bySequence: [Int64: RedisEnvelope] = [:]
         for reply in replies {

@@ -116,12 +116,14 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         rawWriter.write(NIOAny(WebSocketFrameBytes.text(payload, allocator: context.channel.allocator)), promise: nil)
     }
 
-    /// Ends the replay: live events held meanwhile follow, without those already replayed.
-    func finishReplay(lastReplayed: Int64) {
+    /// Ends the replay: live events held meanwhile follow, without those the replay read.
+    /// Compared by id, not by "greater than the last replayed id": on a shared engine two nodes
+    /// may publish ids 6 then 5, and 5 is then new to this client although smaller.
+    func finishReplay(replayed: Set<Int64>) {
         replaying = false
         let waiting = held
         held.removeAll()
-        for event in waiting where event.id > lastReplayed { _ = write(event) }
+        for event in waiting where !replayed.contains(event.id) { _ = write(event) }
         needsFlush = false
         if !closing { context.flush() }
     }

@@ -1,5 +1,6 @@
 import GatewayCore
 import NIOCore
+import NIOWebSocket
 
 /// This node's connections, one shard per event loop. The engine hands each event over once
 /// (LocalDelivery); publishing hops once per loop that holds a recipient (not once per
@@ -38,6 +39,12 @@ final class FanOut: LocalDelivery {
 
     /// Connections currently registered, summed over loops (approximate while loops run).
     var connectionCount: Int { shards.reduce(0) { $0 + $1.connectionCount } }
+
+    func disconnectAll(reason: String) {
+        _ = forEachConnection { connection in
+            connection.close(code: WebSocketErrorCode(codeNumber: 1012), reason: reason)
+        }
+    }
 
     /// Every connection, visited on its own loop (drain: close them all).
     func forEachConnection(_ body: @escaping @Sendable (ClientConnection) -> Void) -> [EventLoopFuture<Void>] {

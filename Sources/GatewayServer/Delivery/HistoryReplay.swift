@@ -27,19 +27,17 @@ struct HistoryReplay: Sendable {
             switch result {
             case .success(let events):
                 let current = chain.current
-                var last = lastId
                 for recorded in events where !connection.closing {
                     if let bytes = RecipientView.bytes(of: recorded, for: recipient, chain: current) {
                         connection.writeReplayed(bytes)
                     }
-                    last = max(last, recorded.id)
                 }
-                connection.finishReplay(lastReplayed: last)
+                connection.finishReplay(replayed: Set(events.map(\.id)))
             case .failure(let error):
                 logger.error("history replay failed", metadata: ["error": "\(error)"])
                 connection.sendError(ref: nil, GatewayError(code: "history.unavailable",
                                                             message: "Missed events could not be read; live events continue.", status: 503))
-                connection.finishReplay(lastReplayed: lastId)
+                connection.finishReplay(replayed: [])
             }
         }
     }

@@ -16,27 +16,27 @@ import Testing
                            ResumingSubscriber(nodes: [n2, n1], token: n2.token("bob"))]
         for subscriber in subscribers { try await subscriber.start() }
         let publisher = LoadPublisher(node: n0, token: n0.token("app", publish: true))
-        let load = Task.detached { publisher.run() }
+        publisher.start()
 
-        try waitFor("some events acknowledged") { publisher.acknowledged.count >= 20 }
+        try await eventually("some events acknowledged") { publisher.acknowledged.count >= 20 }
         cluster.redis.stop()
-        try waitFor("every node reports degraded") {
+        try await eventually("every node reports degraded") {
             try cluster.nodes.allSatisfy { node in
                 let health = try node.health()
                 return health.code == 503 && health.status == "degraded"
             }
         }
-        try waitFor("a publish refused while Redis is down") { publisher.refusals.count >= 3 }
+        try await eventually("a publish refused while Redis is down") { publisher.refusals.count >= 3 }
         for refusal in publisher.refusals {
             #expect(refusal.code == "engine.unavailable", "\(refusal)")
             #expect(refusal.retryAfter != nil, "503 carries Retry-After")
         }
         try cluster.redis.start()
-        try waitFor("every node healthy again") { try cluster.nodes.allSatisfy { try $0.health().code == 200 } }
+        try await eventually("every node healthy again") { try cluster.nodes.allSatisfy { try $0.health().code == 200 } }
         let acknowledgedBefore = publisher.acknowledged.count
-        try waitFor("publishing works again") { publisher.acknowledged.count >= acknowledgedBefore + 20 }
+        try await eventually("publishing works again") { publisher.acknowledged.count >= acknowledgedBefore + 20 }
         publisher.stop()
-        await load.value
+        publisher.waitUntilStopped()
         let running = cluster.nodes.allSatisfy { $0.isRunning }
         #expect(running, "no node crashed")
 
@@ -61,15 +61,15 @@ import Testing
             return subscriber
         }
         let publisher = LoadPublisher(node: n0, token: n0.token("app", publish: true), targets: ["bob", "carol"])
-        let load = Task.detached { publisher.run() }
+        publisher.start()
 
-        try waitFor("some events acknowledged") { publisher.acknowledged.count >= 30 }
+        try await eventually("some events acknowledged") { publisher.acknowledged.count >= 30 }
         n1.kill(SIGKILL)
-        try waitFor("every subscriber moved to another node") { subscribers.allSatisfy { $0.reconnects >= 1 } }
+        try await eventually("every subscriber moved to another node") { subscribers.allSatisfy { $0.reconnects >= 1 } }
         let acknowledgedAtKill = publisher.acknowledged.count
-        try waitFor("publishing went on") { publisher.acknowledged.count >= acknowledgedAtKill + 30 }
+        try await eventually("publishing went on") { publisher.acknowledged.count >= acknowledgedAtKill + 30 }
         publisher.stop()
-        await load.value
+        publisher.waitUntilStopped()
         #expect(publisher.refusals.isEmpty, "the publishing node never refused: \(publisher.refusals)")
 
         let acknowledged = publisher.acknowledged
@@ -105,8 +105,19 @@ final class LoadPublisher: Sendable {
     var acknowledged: [Int] { state.withLock { $0.acknowledged } }
     var refusals: [Refusal] { state.withLock { $0.refusals } }
     func stop() { state.withLock { $0.stopped = true } }
+    private let finished = DispatchSemaphore(value: 0)
 
-    func run() {
+    /// Publishes on a thread of its own (blocking HTTP calls stay off the cooperative pool).
+    func start() {
+        Thread.detachNewThread { [self] in
+            run()
+            finished.signal()
+        }
+    }
+
+    func waitUntilStopped() { finished.wait() }
+
+    private func run() {
         let principals = targets.map { "\"\($0)\"" }.joined(separator: ",")
         var number = 0
         while !state.withLock({ $0.stopped }) {
@@ -190,7 +201,8 @@ final class ResumingSubscriber: Sendable {
                     if let frame = try? JSON.parse(text), frame.view["type"].string == nil, let id = frame.view["id"].int {
                         state.withLock { $0.received.append(id) }
                     }
-                case .close:
+                case .close, .disconnected:
+                    await current.close()
                     client = nil
                 default:
                     break

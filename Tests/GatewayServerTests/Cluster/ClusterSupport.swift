@@ -30,7 +30,8 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
         path = "history.sqlite"
         per_recipient = 200
         [redis]
-        url = "redis://127.0.0.1:\(redisPort)/0"
+        host = "127.0.0.1"
+        port = \(redisPort)
         \(extraConfig)
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: binary)
@@ -111,6 +112,16 @@ func waitFor(_ what: String, seconds: Double = 30, _ condition: () throws -> Boo
     while Date() < deadline {
         if (try? condition()) == true { return }
         Thread.sleep(forTimeInterval: 0.05)
+    }
+    throw TestFailure("timed out after \(Int(seconds)) s waiting for: \(what)")
+}
+
+/// The same, for async tests: sleeps without holding one of the few cooperative threads.
+func eventually(_ what: String, seconds: Double = 30, _ condition: () throws -> Bool) async throws {
+    let deadline = Date(timeIntervalSinceNow: seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(50))
     }
     throw TestFailure("timed out after \(Int(seconds)) s waiting for: \(what)")
 }

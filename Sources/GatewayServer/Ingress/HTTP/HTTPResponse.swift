@@ -38,8 +38,11 @@ struct HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: value.encoded(), headers: headers)
     }
 
-    /// {"error": {"code": "...", "message": "..."}} with the error's own status.
+    /// {"error": {"code": "...", "message": "..."}} with the error's own status. A 503 (the
+    /// engine's store is unreachable) is temporary: it says when to try again.
     static func error(_ error: GatewayError, headers: HTTPHeaders = [:]) -> HTTPResponse {
+        var headers = headers
+        if error.status == 503 && !headers.contains(name: "Retry-After") { headers.add(name: "Retry-After", value: "1") }
         let body = JSON.object()
         body.set("code", error.code)
         body.set("message", error.message)

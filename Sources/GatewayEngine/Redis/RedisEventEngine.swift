@@ -1,0 +1,87 @@
+import GatewayCore
+import GatewayJSON
+import GatewayRedis
+import Logging
+
+/// `[engine] kind = "redis"`: the EventEngine seam over RedisEngine. Ids, history and
+/// delivery are shared by every node on the same Redis; this node's connections get events
+/// from the subscription (the node's own events too), through `LocalDelivery`.
+public final class RedisEventEngine: EventEngine {
+    public let kind = "redis"
+    /// Every call is a round trip to Redis: the pipeline runs them on the blocking-work pool.
+    public let mayBlock = true
+    private let redis: RedisEngine
+
+    /// Checks the Redis settings (a refused AUTH throws here, at start) and starts the
+    /// connections; an unreachable Redis is not an error: the node starts degraded.
+    public init(settings: RedisEngine.Settings, delivery: any LocalDelivery, chain: ChainReference,
+                logger: Logger) throws(GatewayError) {
+        redis = RedisEngine(settings: settings, logger: logger,
+                            local: SubscriptionDelivery(delivery: delivery, chain: chain, logger: logger))
+        do {
+            try redis.start()
+        } catch {
+            throw GatewayError(code: "config.redis_refused",
+                               message: "[redis] url \(settings.endpoint): \(error.message) (\(error.code))", status: 500)
+        }
+    }
+
+    public func nextEventId() throws(GatewayError) -> Int64 { try redis.allocateId() }
+
+    public func publish(_ outbound: OutboundEvent) throws(GatewayError) {
+        let event = outbound.event
+        try redis.publish(id: event.id, host: event.host, sender: event.senderId, targets: event.targets,
+                          timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload)
+    }
+
+    public func signal(_ outbound: OutboundEvent) {
+        let event = outbound.event
+        redis.signal(host: event.host, sender: event.senderId, targets: event.targets,
+                     timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload)
+    }
+
+    public func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] {
+        try redis.history(after: id, principals: reader.principals, host: reader.host, excludingSender: reader.id, limit: limit)
+            .map { RecordedEvent(id: $0.id, payload: $0.payload) }
+    }
+
+    public func recentEvents(for reader: Recipient, sinceTimestamp: String?, limit: Int) throws(GatewayError) -> [RecordedEvent] {
+        try redis.recent(principals: reader.principals, host: reader.host, excludingSender: reader.id,
+                         sinceTimestamp: sinceTimestamp, limit: limit)
+            .map { RecordedEvent(id: $0.id, payload: $0.payload) }
+    }
+
+    public var health: EngineHealth {
+        let status = redis.status
+        if status.isHealthy { return .ok }
+        let down = [status.commandsConnected ? nil : "commands", status.subscribed ? nil : "subscription"].compactMap { $0 }
+        return EngineHealth(state: .degraded, reason: "Redis \(status.endpoint) unreachable (\(down.joined(separator: ", ")) down); reconnecting")
+    }
+
+    public var status: RedisEngine.Status { redis.status }
+
+    public func shutdown() { redis.stop() }
+}
+
+/// Events from the subscription, turned back into what this node's fan-out delivers.
+struct SubscriptionDelivery: RedisLocalDelivery {
+    let delivery: any LocalDelivery
+    let chain: ChainReference
+    let logger: Logger
+
+    func deliver(_ envelope: RedisEnvelope) {
+        guard let json = try? JSON.parse(envelope.payload) else {
+            logger.warning("redis engine: an event from Redis is not JSON; dropped", metadata: ["id": "\(envelope.id)"])
+            return
+        }
+        let view = json.view
+        let category = view["category"].string ?? view["type"].string ?? ""
+        let event = Event(id: envelope.id, host: envelope.host, senderId: envelope.sender, category: category,
+                          targets: envelope.targets, json: json)
+        delivery.deliver(OutboundEvent(event, payload: envelope.payload, chain: envelope.isSignal ? .empty : chain.current))
+    }
+
+    func resynchronize(reason: String) {
+        delivery.disconnectAll(reason: reason)
+    }
+}
