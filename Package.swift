@@ -87,7 +87,7 @@ let package = Package(
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayCore", "GatewayEngine", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson", "CHiredis",
+                "GatewayCore", "GatewayEngine", "GatewayRedis", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -114,7 +114,7 @@ let package = Package(
         .executableTarget(
             name: "gateway",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
+                "GatewayServer", "GatewayCore", "GatewayRedis", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
                 "GatewayChatClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [
-                "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayJSON", "GatewayChatClient", "GatewayStore",
+                "GatewayServer", "GatewayCore", "GatewayRedis", "GatewayAuth", "GatewayJSON", "GatewayChatClient", "GatewayStore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,8 @@ import CHiredis
 import GatewayCore
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Darwin)
+import Darwin
 #endif
 
 /// Why a Redis connection could not be set up or a command failed. `code` is stable:

@@ -78,8 +78,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         case "memory":
             return MemoryEngine(history: history, delivery: delivery, logger: logger)
         case "redis":
-            let endpoint = RedisEndpoint(host: config.redis.host, port: config.redis.port)
-            return try RedisEventEngine(settings: .init(endpoint: endpoint, historyPerPrincipal: config.history.perRecipient),
+            return try RedisEventEngine(settings: .init(endpoint: config.redis.url, historyPerPrincipal: config.history.perRecipient),
                                         delivery: delivery, chain: chain, logger: logger)
         default:
             // The config loader refuses unknown kinds; this guards a config built in code.

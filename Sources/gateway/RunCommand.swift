@@ -2,6 +2,7 @@ import ArgumentParser
 import Dispatch
 import Foundation
 import GatewayCore
+import GatewayRedis
 import GatewayServer
 import Logging
 import NIOCore
@@ -33,9 +34,12 @@ struct RunCommand: ParsableCommand {
             for error in errors { logger.error("\(error)") }
             throw ExitCode(2)
         }
-        let server = try GatewayServer(config: configuration, chain: chain, pluginHost: host, logger: logger)
+        let server: GatewayServer
         let address: SocketAddress
         do {
+            // A refused Redis login (the redis engine at construction, the ingress at start)
+            // stops the start with the reason; an unreachable Redis does not.
+            server = try GatewayServer(config: configuration, chain: chain, pluginHost: host, logger: logger)
             address = try server.start(listen: listen)
         } catch let error as RedisConnectionError {
             logger.error("cannot start: \(error)")

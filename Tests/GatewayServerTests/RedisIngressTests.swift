@@ -1,6 +1,7 @@
 import Foundation
 import GatewayChatClient
 import GatewayCore
+import GatewayRedis
 import GatewayJSON
 import GatewayServer
 import Logging

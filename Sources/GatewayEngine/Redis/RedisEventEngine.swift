@@ -12,18 +12,13 @@ public final class RedisEventEngine: EventEngine {
     public let mayBlock = true
     private let redis: RedisEngine
 
-    /// Checks the Redis settings (a refused AUTH throws here, at start) and starts the
-    /// connections; an unreachable Redis is not an error: the node starts degraded.
+    /// Checks the Redis settings (a refused AUTH or SELECT throws here, at start) and starts
+    /// the connections; an unreachable Redis is not an error: the node starts degraded.
     public init(settings: RedisEngine.Settings, delivery: any LocalDelivery, chain: ChainReference,
-                logger: Logger) throws(GatewayError) {
+                logger: Logger) throws(RedisConnectionError) {
         redis = RedisEngine(settings: settings, logger: logger,
                             local: SubscriptionDelivery(delivery: delivery, chain: chain, logger: logger))
-        do {
-            try redis.start()
-        } catch {
-            throw GatewayError(code: "config.redis_refused",
-                               message: "[redis] url \(settings.endpoint): \(error.message) (\(error.code))", status: 500)
-        }
+        try redis.start()
     }
 
     public func nextEventId() throws(GatewayError) -> Int64 { try redis.allocateId() }

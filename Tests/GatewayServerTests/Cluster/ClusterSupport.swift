@@ -30,8 +30,7 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
         path = "history.sqlite"
         per_recipient = 200
         [redis]
-        host = "127.0.0.1"
-        port = \(redisPort)
+        url = "redis://127.0.0.1:\(redisPort)/0"
         \(extraConfig)
         """.write(toFile: configPath, atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: binary)

@@ -1,5 +1,6 @@
 import Foundation
 import GatewayCore
+import GatewayRedis
 import GatewayJSON
 import Logging
 import NIOConcurrencyHelpers
