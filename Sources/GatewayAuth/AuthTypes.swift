@@ -52,10 +52,30 @@ public struct AuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func notYetValid(_ nbf: Int, now: Int) -> AuthError {
         AuthError(code: "auth.not_yet_valid", message: "the token is not valid before \(nbf) (now \(now))")
     }
-    /// `none`, HS384, PS256, … : only HS256, RS256 and ES256 are accepted.
+    /// `none`, `hs256`, RSA-OAEP, … : only the JWS signature algorithms of JWTAlgorithm.
     public static func unsupportedAlgorithm(_ alg: String) -> AuthError {
         AuthError(code: "auth.unsupported_algorithm",
-                  message: "algorithm '\(alg)' is not accepted; use HS256, RS256 or ES256")
+                  message: "algorithm '\(alg)' is not accepted; use one of \(JWTAlgorithm.names)")
+    }
+    /// The token has no `exp` and `[auth] require_exp` is on (the default).
+    public static func missingExpiry() -> AuthError {
+        AuthError(code: "auth.missing_exp", message: "the token has no 'exp' claim; tokens that never expire are refused")
+    }
+    /// The header's `kid` names no key of the JWKS.
+    public static func unknownKeyId(_ kid: String) -> AuthError {
+        AuthError(code: "auth.unknown_kid", message: "no key with kid '\(kid)' in the JWKS")
+    }
+    /// The `kid` names a key of another type (or pinned to another `alg`) than the header's `alg`.
+    public static func keyAlgorithmMismatch(keyId: String, algorithm: String) -> AuthError {
+        AuthError(code: "auth.wrong_algorithm", message: "the key with kid '\(keyId)' cannot verify \(algorithm) tokens")
+    }
+    /// A `[auth] reject_claims` rule matched (e.g. obj=refresh: a refresh token used to log in).
+    public static func claimRejected(_ rule: ClaimRule) -> AuthError {
+        AuthError(code: "auth.claim_rejected", message: "tokens with \(rule) are refused here")
+    }
+    /// A `[auth] require_claims` rule did not match.
+    public static func claimRequired(_ rule: ClaimRule) -> AuthError {
+        AuthError(code: "auth.claim_required", message: "the token must carry \(rule)")
     }
     public static func missingSubject() -> AuthError {
         AuthError(code: "auth.missing_subject", message: "the token has no 'sub' claim (a non-empty string)")
@@ -74,7 +94,9 @@ public struct AuthError: Error, Sendable, Equatable, CustomStringConvertible {
     public static func cryptoFailure(_ message: String) -> AuthError { AuthError(code: "auth.crypto_failure", message: message) }
 }
 
-/// Keys and claim names for TokenVerifier. Key fields left nil disable that algorithm.
+/// Keys and claim names for TokenVerifier. Key fields left nil disable those algorithms: the
+/// HMAC secret serves HS256/384/512, an RSA key RS256/384/512 and PS256/384/512, an EC key the
+/// ES algorithm of its curve, an Ed25519 key EdDSA.
 public struct AuthSettings: Sendable {
     public var hs256Secret: [UInt8]?
     public var rs256PublicKeyPEM: String?
@@ -85,6 +107,14 @@ public struct AuthSettings: Sendable {
     public var publishScope: String
     /// Allowed clock skew for exp and nbf, seconds.
     public var leewaySeconds: Int
+    /// More PEM public keys (RSA, EC P-256/384/521, Ed25519); each verifies what its type allows.
+    public var publicKeyPEMs: [String] = []
+    /// A JWKS document (RFC 7517); keys are chosen by the header's `kid`.
+    public var jwks: String? = nil
+    /// Refuse tokens without `exp` (`auth.missing_exp`).
+    public var requireExp: Bool = true
+    public var requireClaims: [ClaimRule] = []
+    public var rejectClaims: [ClaimRule] = []
 
     public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
                 principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",

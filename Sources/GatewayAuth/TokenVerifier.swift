@@ -1,42 +1,55 @@
 // JWT (JWS compact) verification on the connection-upgrade hot path.
 //
 // Order of checks, cheapest and safest first: size, shape, strict base64url of every part, the
-// header's `alg` chooses the ONE key configured for that algorithm (an RS256 token is never
-// checked with the HS256 secret: that is the classic key-confusion attack), the signature, and
-// only then the payload JSON and its claims. Keys are parsed once, in init.
+// header's `alg` must be one of JWTAlgorithm's, the key is chosen by `kid` (JWKS) or among the
+// configured keys whose type fits that algorithm (an RS256 token is never checked with the HMAC
+// secret: that is the classic key-confusion attack), the signature, and only then the payload
+// JSON and its claims. Keys are parsed once, in init; the JWKS again on `reloadJWKS`.
 import CJansson
+import Foundation
 import GatewayJSON
 
-public final class TokenVerifier: @unchecked Sendable {
+public final class TokenVerifier: Sendable {
     /// Tokens longer than this are refused before any decoding (a header or query string this
     /// long is an attack or a mistake).
     public static let maximumTokenBytes = 8192
 
     private let settings: AuthSettings
-    private let hs256Secret: [UInt8]?
-    private let rs256Key: OpenSSLKey?
-    private let es256Key: OpenSSLKey?
+    /// The secret and PEM keys of gateway.conf: fixed for the life of the process.
+    private let configuredKeys: [VerificationKey]
+    /// The JWKS file's keys: replaced whole on reload (SIGHUP).
+    private let jwksKeys = KeyList()
 
     public init(settings: AuthSettings) throws(AuthError) {
         if let secret = settings.hs256Secret, secret.isEmpty { throw .invalidKey("the HS256 secret is empty") }
         self.settings = settings
-        self.hs256Secret = settings.hs256Secret
+        var keys: [VerificationKey] = []
+        if let secret = settings.hs256Secret { keys.append(VerificationKey(secret: secret)) }
         if let pem = settings.rs256PublicKeyPEM {
-            self.rs256Key = try OpenSSLKey.publicKey(pem: pem, expecting: .rsa, label: "RS256 public key")
-        } else {
-            self.rs256Key = nil
+            let key = try OpenSSLKey.publicKey(pem: pem, expecting: .rsa, label: "RS256 public key")
+            keys.append(try VerificationKey(publicKey: key, label: "RS256 public key"))
         }
         if let pem = settings.es256PublicKeyPEM {
-            self.es256Key = try OpenSSLKey.publicKey(pem: pem, expecting: .ecP256, label: "ES256 public key")
-        } else {
-            self.es256Key = nil
+            let key = try OpenSSLKey.publicKey(pem: pem, expecting: .ecP256, label: "ES256 public key")
+            keys.append(try VerificationKey(publicKey: key, label: "ES256 public key"))
         }
+        for (index, pem) in settings.publicKeyPEMs.enumerated() {
+            let label = "public key \(index + 1) of public_key_files"
+            keys.append(try VerificationKey(publicKey: try OpenSSLKey.anyPublicKey(pem: pem, label: label), label: label))
+        }
+        configuredKeys = keys
+        if let jwks = settings.jwks { try reloadJWKS(jwks) }
+    }
+
+    /// Replaces the JWKS keys (SIGHUP). A JWKS that does not parse leaves the old keys in force.
+    public func reloadJWKS(_ text: String) throws(AuthError) {
+        jwksKeys.replace(with: try JWKS.keys(from: text))
     }
 
     /// The algorithms this verifier has keys for, e.g. for a startup log line.
     public var enabledAlgorithms: [String] {
-        [hs256Secret != nil ? "HS256" : nil, rs256Key != nil ? "RS256" : nil, es256Key != nil ? "ES256" : nil]
-            .compactMap { $0 }
+        let keys = configuredKeys + jwksKeys.current
+        return JWTAlgorithm.allCases.filter { algorithm in keys.contains { $0.accepts(algorithm) } }.map(\.rawValue)
     }
 
     /// Verifies `token` at `now` (unix seconds).
@@ -74,33 +87,36 @@ public final class TokenVerifier: @unchecked Sendable {
             throw .malformed("the signature is not base64url")
         }
         let header = try parseObject(headerBytes, part: "header")
-        guard let algorithm = header.view["alg"].string else { throw .malformed("the header has no 'alg' string") }
+        guard let name = header.view["alg"].string else { throw .malformed("the header has no 'alg' string") }
+        guard let algorithm = JWTAlgorithm(rawValue: name) else { throw .unsupportedAlgorithm(name) }
         if header.view["crit"].exists {
             throw .unsupportedHeader("the header lists critical extensions ('crit'), which this gateway does not implement")
         }
-        try checkSignature(algorithm: algorithm, signature: signature,
+        let keyId = header.view["kid"]
+        if keyId.exists && keyId.string == nil { throw .malformed("the header's 'kid' must be a string") }
+        try checkSignature(algorithm: algorithm, keyId: keyId.string, signature: signature,
                            signingInput: UnsafeRawBufferPointer(part(0..<dots[1])))
         let claims = try parseObject(payloadBytes, part: "payload")
         return try identity(from: claims.view, now: now)
     }
 
-    private func checkSignature(algorithm: String, signature: [UInt8], signingInput: UnsafeRawBufferPointer) throws(AuthError) {
-        let verified: Bool
-        switch algorithm {
-        case "HS256":
-            guard let hs256Secret else { throw .keyUnavailable(algorithm) }
-            verified = Crypto.constantTimeEqual(Crypto.hmacSHA256(key: hs256Secret, message: signingInput), signature)
-        case "RS256":
-            guard let rs256Key else { throw .keyUnavailable(algorithm) }
-            verified = rs256Key.verifySHA256(message: signingInput, signature: signature)
-        case "ES256":
-            guard let es256Key else { throw .keyUnavailable(algorithm) }
-            guard let der = Crypto.derECDSASignature(fromRaw: signature) else { throw .badSignature() }
-            verified = es256Key.verifySHA256(message: signingInput, signature: der)
-        default:
-            throw .unsupportedAlgorithm(algorithm)
+    /// A `kid` chooses that JWKS key alone; without one, every key whose type fits `alg` is
+    /// tried (a handful at most: the configured keys and the JWKS).
+    private func checkSignature(algorithm: JWTAlgorithm, keyId: String?, signature: [UInt8],
+                                signingInput: UnsafeRawBufferPointer) throws(AuthError) {
+        let candidates: [VerificationKey]
+        if let keyId {
+            let named = jwksKeys.current.filter { $0.keyId == keyId }
+            guard !named.isEmpty else { throw .unknownKeyId(keyId) }
+            candidates = named.filter { $0.accepts(algorithm) }
+            guard !candidates.isEmpty else { throw .keyAlgorithmMismatch(keyId: keyId, algorithm: algorithm.rawValue) }
+        } else {
+            candidates = (configuredKeys + jwksKeys.current).filter { $0.accepts(algorithm) }
+            guard !candidates.isEmpty else { throw .keyUnavailable(algorithm.rawValue) }
         }
-        guard verified else { throw .badSignature() }
+        guard candidates.contains(where: { $0.verify(algorithm, signingInput: signingInput, signature: signature) }) else {
+            throw .badSignature()
+        }
     }
 
     private func parseObject(_ bytes: [UInt8], part: String) throws(AuthError) -> JSON {
@@ -117,9 +133,12 @@ public final class TokenVerifier: @unchecked Sendable {
     private func identity(from claims: JSONView, now: Int) throws(AuthError) -> Identity {
         let leeway = settings.leewaySeconds
         let expiresAt = try timeClaim(claims, "exp")
+        if expiresAt == nil && settings.requireExp { throw .missingExpiry() }
         if let expiresAt, now - leeway >= expiresAt { throw .expired(expiresAt, now: now) }
         if let notBefore = try timeClaim(claims, "nbf"), now + leeway < notBefore { throw .notYetValid(notBefore, now: now) }
         guard let subject = claims["sub"].string, !subject.isEmpty else { throw .missingSubject() }
+        for rule in settings.rejectClaims where rule.matches(claims) { throw .claimRejected(rule) }
+        for rule in settings.requireClaims where !rule.matches(claims) { throw .claimRequired(rule) }
 
         var principals = [subject]
         var seen: Set<String> = [subject]
@@ -156,6 +175,57 @@ public final class TokenVerifier: @unchecked Sendable {
             guard let strings = value.strings else { throw .malformed("the '\(name)' claim must contain only strings") }
             return strings
         default: throw .malformed("the '\(name)' claim must be an array of strings or a space-separated string")
+        }
+    }
+}
+
+/// The JWKS keys in force; read on every verification, replaced whole on reload.
+// @unchecked: the array is only read or replaced under the lock.
+final class KeyList: @unchecked Sendable {
+    private let lock = NSLock()
+    private var keys: [VerificationKey] = []
+
+    var current: [VerificationKey] { lock.withLock { keys } }
+    func replace(with new: [VerificationKey]) { lock.withLock { keys = new } }
+}
+
+/// `[auth] require_claims` / `reject_claims` entries: "name" (present) or "name=value" (the
+/// claim's string, number or boolean, written as text, equals value; for an array claim, one
+/// of its elements does).
+public struct ClaimRule: Sendable, Equatable, CustomStringConvertible {
+    public let name: String
+    public let value: String?
+
+    public init(name: String, value: String?) {
+        self.name = name
+        self.value = value
+    }
+
+    /// "obj=refresh" → (obj, refresh); "jti" → (jti, nil).
+    public init?(_ text: String) {
+        let parts = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+        guard let first = parts.first, !first.isEmpty else { return nil }
+        name = String(first)
+        value = parts.count == 2 ? String(parts[1]) : nil
+    }
+
+    public var description: String { value.map { "\(name)=\($0)" } ?? name }
+
+    func matches(_ claims: JSONView) -> Bool {
+        let claim = claims[name]
+        guard claim.exists, !claim.isNull else { return false }
+        guard let value else { return true }
+        if claim.isArray { return claim.elements.contains { Self.text(of: $0) == value } }
+        return Self.text(of: claim) == value
+    }
+
+    private static func text(of value: JSONView) -> String? {
+        switch value.kind {
+        case .string: return value.string
+        case .integer: return value.int.map(String.init)
+        case .bool: return value.bool.map { $0 ? "true" : "false" }
+        case .real: return value.double.map { String($0) }
+        default: return nil
         }
     }
 }

@@ -24,6 +24,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let pipeline: EventPipeline
     private let http: HTTPAPI
     private let webSocket: WebSocketEndpoint
+    private let authenticator: Authenticator
     private var channel: Channel?
     private var redis: RedisSubscriber?
 
@@ -35,6 +36,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let authenticator = Authenticator(
             verifier: try TokenVerifier(settings: AuthSettingsResolver.settings(from: config, logger: logger)),
             cache: VerifiedTokenCache())
+        self.authenticator = authenticator
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
         let threads = config.server.eventLoops > 0 ? config.server.eventLoops : System.coreCount
@@ -135,6 +137,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         }
         try subscriber.start()
         redis = subscriber
+    }
+
+    /// SIGHUP: re-reads `[auth] jwks_file` (keys rotate without a restart) and forgets cached
+    /// verifications. A file that does not parse leaves the keys in force and throws.
+    public func reloadKeys() throws {
+        guard let jwks = try config.resolvedJWKS() else { return }
+        try authenticator.verifier.reloadJWKS(jwks)
+        authenticator.cache.removeAll()
+        logger.notice("JWKS reloaded", metadata: ["algorithms": "\(authenticator.verifier.enabledAlgorithms)"])
     }
 
     public var boundPort: Int? { channel?.localAddress?.port }

@@ -81,6 +81,11 @@ struct RunCommand: ParsableCommand {
     /// A reload whose config or plugins are invalid changes nothing and logs every error.
     private func reload(server: GatewayServer, host: PluginHost, logger: Logger) {
         logger.notice("SIGHUP: reloading \(config)")
+        do {
+            try server.reloadKeys()
+        } catch {
+            logger.error("JWKS reload refused, the previous keys stay in force: \(error)")
+        }
         let fresh: GatewayConfig
         switch ConfigLoader.load(path: config) {
         case .success(let loaded): fresh = loaded

@@ -14,7 +14,7 @@ struct TokenVerifierTests {
             #expect(identity == Identity(id: "alice", principals: ["alice"], title: "Alice A.", canPublish: false,
                                          expiresAt: now + 3600))
         }
-        #expect(verifier.enabledAlgorithms == ["HS256", "RS256", "ES256"])
+        #expect(verifier.enabledAlgorithms == ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256"])
     }
 
     @Test func tamperedPayloadIsRefusedForEachAlgorithm() throws {
@@ -56,16 +56,18 @@ struct TokenVerifierTests {
         #expect(try verifier.verify(token([("nbf", .integer(now + 30))]), now: now).get().id == "alice")
         #expect(refusal(verifier.verify(token([("exp", .string("tomorrow"))]), now: now)) == "auth.malformed_token")
         #expect(refusal(verifier.verify(token([("nbf", .bool(true))]), now: now)) == "auth.malformed_token")
-        // No exp at all: accepted, and no expiry is reported.
+        // No exp at all: refused by default; accepted with require_exp off, with no expiry reported.
         let noExpiry = claims()
         noExpiry.remove("exp")
-        #expect(try verifier.verify(TokenMinterTests.hs256(noExpiry), now: now).get().expiresAt == nil)
+        #expect(refusal(verifier.verify(TokenMinterTests.hs256(noExpiry), now: now)) == "auth.missing_exp")
+        let lenient = try verifierWithAllKeys { $0.requireExp = false }
+        #expect(try lenient.verify(TokenMinterTests.hs256(noExpiry), now: now).get().expiresAt == nil)
     }
 
     @Test func algorithmNoneAndUnknownAlgorithmsAreRefused() throws {
         let verifier = try verifierWithAllKeys()
         let payload = Base64URL.encode(claims().encoded())
-        for alg in ["none", "None", "NONE", "HS512", "HS384", "RS512", "PS256", "ES384", "hs256", "EdDSA"] {
+        for alg in ["none", "None", "NONE", "hs256", "HS1", "RSA-OAEP", "ES256K", "Ed25519", "eddsa"] {
             let header = headerPart(#"{"alg":"\#(alg)","typ":"JWT"}"#)
             // Even with an HS256-valid signature over this input, the algorithm decides first.
             let input = header + "." + payload

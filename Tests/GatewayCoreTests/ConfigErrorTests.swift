@@ -210,4 +210,28 @@ struct ConfigErrorTests {
             == RedisEndpoint(host: "::1", port: 7000, username: "chat", password: "p:w@", database: 1))
         #expect(RedisEndpoint(host: "h", password: "secret").description == "redis://:***@h:6379/0")
     }
+
+    // MARK: [auth] keys and claim rules
+
+    @Test func authKeysAndClaimRules() throws {
+        let config = try ConfigLoader.parse("""
+            [auth]
+            public_key_files = ["keys/es512.pem", "keys/ed25519.pem"]
+            jwks_file = "keys/jwks.json"
+            require_exp = false
+            require_claims = ["obj=access"]
+            reject_claims = ["obj=refresh", "act"]
+            """, baseDirectory: ".", fileName: "gateway.conf").get()
+        #expect(config.auth.publicKeyFiles == ["keys/es512.pem", "keys/ed25519.pem"])
+        #expect(config.auth.jwksFile == "keys/jwks.json")
+        #expect(config.auth.requireExp == false)
+        #expect(config.auth.requireClaims == ["obj=access"])
+        #expect(config.auth.rejectClaims == ["obj=refresh", "act"])
+        #expect(GatewayConfig().auth.requireExp, "tokens without exp are refused unless a site says otherwise")
+    }
+
+    @Test func badClaimRulesAndKeyListsHaveCodes() throws {
+        let errors = try parseErrors("[auth]\nreject_claims = [\"=refresh\"]\npublic_key_files = \"one.pem\"\nrequire_claims = [1]\n")
+        #expect(places(errors) == ["config.invalid_value@2:18", "config.wrong_type@3:20", "config.wrong_type@4:19"])
+    }
 }

@@ -123,6 +123,31 @@ struct ConfigField<Section> {
         }
     }
 
+    /// An array of strings; `check` may refuse an element with a sentence.
+    static func strings(_ key: String, _ path: WritableKeyPath<Section, [String]>,
+                        check: ((String) -> String?)? = nil) -> ConfigField {
+        ConfigField(key: key) { section, item, label, mapper in
+            guard case .array(let nodes) = item.value.value else {
+                mapper.wrongType(key, item, in: label, expected: "an array of strings")
+                return
+            }
+            var values: [String] = []
+            for node in nodes {
+                guard case .string(let text) = node.value else {
+                    mapper.fail("config.wrong_type", "'\(key)' in \(label) must contain only strings, got \(node.value.typeName)",
+                                at: node.position)
+                    return
+                }
+                if let problem = check?(text) {
+                    mapper.fail("config.invalid_value", "'\(key)' in \(label): \(problem)", at: node.position)
+                    return
+                }
+                values.append(text)
+            }
+            section[keyPath: path] = values
+        }
+    }
+
     static func bool(_ key: String, _ path: WritableKeyPath<Section, Bool>) -> ConfigField {
         ConfigField(key: key) { section, item, label, mapper in
             if let flag = mapper.bool(key, item, in: label) { section[keyPath: path] = flag }

@@ -35,6 +35,11 @@ extension GatewayConfig {
             .string("publish_claim", \.publishClaim),
             .string("publish_scope", \.publishScope),
             .integer("leeway_seconds", \.leewaySeconds, range: 0...86_400),
+            .strings("public_key_files", \.publicKeyFiles),
+            .optionalString("jwks_file", \.jwksFile),
+            .bool("require_exp", \.requireExp),
+            .strings("require_claims", \.requireClaims, check: checkClaimRule),
+            .strings("reject_claims", \.rejectClaims, check: checkClaimRule),
         ]
     }
 
@@ -68,6 +73,12 @@ extension GatewayConfig {
         [
             .string("kind", \.kind, check: checkEngineKind),
         ]
+    }
+
+    /// "name" or "name=value".
+    static func checkClaimRule(_ text: String) -> String? {
+        let name = text.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+        return name.isEmpty ? "expected \"claim\" or \"claim=value\" (e.g. \"obj=refresh\"), got '\(text)'" : nil
     }
 
     static let sectionNames = ["server", "auth", "engine", "history", "attachments", "redis", "plugins"]

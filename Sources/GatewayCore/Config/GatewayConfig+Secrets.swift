@@ -59,6 +59,29 @@ extension GatewayConfig {
                 try read(auth.es256PublicKeyFile, "es256_public_key_file"))
     }
 
+    /// The PEM text of each `public_key_files` entry, in order.
+    public func resolvedExtraPublicKeyPEMs() throws(ConfigError) -> [String] {
+        var pems: [String] = []
+        for file in auth.publicKeyFiles {
+            let path = resolvePath(file)
+            switch readWholeFile(path) {
+            case .success(let bytes): pems.append(String(decoding: bytes, as: UTF8.self))
+            case .failure(let reason): throw secretError("cannot read public_key_files entry '\(path)': \(reason)")
+            }
+        }
+        return pems
+    }
+
+    /// The JWKS file's text, read now (at start and on every SIGHUP); nil when not configured.
+    public func resolvedJWKS() throws(ConfigError) -> String? {
+        guard let file = auth.jwksFile else { return nil }
+        let path = resolvePath(file)
+        switch readWholeFile(path) {
+        case .success(let bytes): return String(decoding: bytes, as: UTF8.self)
+        case .failure(let reason): throw secretError("cannot read jwks_file '\(path)': \(reason)")
+        }
+    }
+
     private func secretError(_ message: String) -> ConfigError {
         ConfigError(code: "config.secret_unavailable", message: message)
     }

@@ -66,6 +66,16 @@ public struct GatewayConfig: Sendable, Equatable {
         public var publishScope: String = "publish"
         /// Allowed clock skew for exp/nbf, seconds.
         public var leewaySeconds: Int = 30
+        /// More PEM public keys (RSA, EC P-256/384/521, Ed25519); the key's type decides its algorithms.
+        public var publicKeyFiles: [String] = []
+        /// A JWKS file (RFC 7517): keys chosen by the token's `kid`; re-read on SIGHUP.
+        public var jwksFile: String? = nil
+        /// Refuse tokens without `exp` (auth.missing_exp).
+        public var requireExp: Bool = true
+        /// "claim" or "claim=value" rules every token must match / must not match
+        /// (e.g. reject_claims = ["obj=refresh"] refuses pyams refresh tokens).
+        public var requireClaims: [String] = []
+        public var rejectClaims: [String] = []
         public init() {}
 
         /// The secret used when nothing is configured. Never use it outside development.

@@ -11,7 +11,7 @@ enum AuthSettingsResolver {
             logger.warning("using the built-in development HS256 secret: set [auth] hs256_secret, hs256_secret_file or hs256_secret_env before exposing this gateway")
         }
         let keys = try config.resolvedPublicKeyPEMs()
-        return AuthSettings(
+        var settings = AuthSettings(
             hs256Secret: secret.secret,
             rs256PublicKeyPEM: keys.rs256,
             es256PublicKeyPEM: keys.es256,
@@ -20,5 +20,11 @@ enum AuthSettingsResolver {
             publishClaim: auth.publishClaim,
             publishScope: auth.publishScope,
             leewaySeconds: auth.leewaySeconds)
+        settings.publicKeyPEMs = try config.resolvedExtraPublicKeyPEMs()
+        settings.jwks = try config.resolvedJWKS()
+        settings.requireExp = auth.requireExp
+        settings.requireClaims = auth.requireClaims.compactMap(ClaimRule.init)
+        settings.rejectClaims = auth.rejectClaims.compactMap(ClaimRule.init)
+        return settings
     }
 }

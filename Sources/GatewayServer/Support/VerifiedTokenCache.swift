@@ -23,6 +23,11 @@ final class VerifiedTokenCache: Sendable {
         }
     }
 
+    /// Forgets every token (after a key reload: a removed key must stop verifying at once).
+    func removeAll() {
+        entries.withLockedValue { $0.removeAll() }
+    }
+
     func remember(_ token: String, as identity: Identity) {
         // Tokens without an expiry are not cached: nothing would ever evict them by time.
         guard identity.expiresAt != nil else { return }
