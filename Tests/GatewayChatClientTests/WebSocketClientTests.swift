@@ -204,8 +204,9 @@ struct WebSocketClientTests {
     @Test func secondConcurrentNextIsRefused() async throws {
         try await withServer { server in
             let client = try await connect(server, "/silent")
-            async let first = client.next(timeout: .seconds(2))
-            try await Task.sleep(nanoseconds: 100_000_000)
+            // Generous bounds: on a loaded machine the first next() may take a while to start waiting.
+            async let first = client.next(timeout: .seconds(30))
+            try await Task.sleep(nanoseconds: 500_000_000)
             let error = await #expect(throws: WebSocketClientError.self) { _ = try await client.next() }
             #expect(error?.code == "ws_client.concurrent_next")
             try await client.send(text: "wake")
