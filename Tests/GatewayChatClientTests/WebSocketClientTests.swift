@@ -30,7 +30,9 @@ func frame(_ opcode: WebSocketOpcode, _ text: String, fin: Bool = true) -> WebSo
 }
 
 /// Polls `condition` until it holds or `seconds` pass: for state the server records on its own loop.
-func eventually(seconds: Double = 5, _ condition: () -> Bool) async throws -> Bool {
+// Generous: CI machines (and this one, with parallel builds) can be very busy; the bound only
+// catches a hang, it is not a timing.
+func eventually(seconds: Double = 60, _ condition: () -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
         if condition() { return true }
