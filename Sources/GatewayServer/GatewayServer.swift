@@ -22,6 +22,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let fanOut: FanOut
     private let engine: any EventEngine
     private let pipeline: EventPipeline
+    private let roomStore: RoomStore
     private let http: HTTPAPI
     private let webSocket: WebSocketEndpoint
     private let authenticator: Authenticator
@@ -50,9 +51,11 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
+        roomStore = try RoomStore(history: history, logger: logger)
+        let rooms = RoomService(store: roomStore, engine: engine, logger: logger)
         pipeline = EventPipeline(
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
-            attachments: AttachmentStep(resolver: attachments), targets: TargetStep(), engine: engine, chain: chain,
+            attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
             blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
         http = HTTPAPI(
             publish: PublishRoute(authenticator: authenticator, pipeline: pipeline),
@@ -62,9 +65,11 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             status: StatusRoutes(delivery: fanOut, engine: engine, chain: chain, metrics: metrics),
             attachments: AttachmentRoutes(service: attachments, authenticator: authenticator, chain: chain, pool: blockingPool,
                                           settings: config.attachments, logger: logger),
+            rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, pool: blockingPool, defaultHost: config.server.defaultHost),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
-            authenticator: authenticator, pipeline: pipeline, fanOut: fanOut,
+            authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
+            fanOut: fanOut,
             replay: HistoryReplay(engine: engine, chain: chain, pool: blockingPool, limit: config.history.perRecipient, logger: logger),
             defaultHost: config.server.defaultHost,
             reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
@@ -171,6 +176,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         }
         for close in closes { try? close.wait() }
         engine.shutdown()
+        roomStore.close()
         try? group.syncShutdownGracefully()
         try? blockingPool.syncShutdownGracefully()
         logger.info("gateway stopped")

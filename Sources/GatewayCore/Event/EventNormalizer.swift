@@ -99,10 +99,16 @@ public enum EventNormalizer {
 
         let target = input["target"]
         if target.exists && !target.isNull {
-            guard target.isObject, let principals = target["principals"].strings else {
-                throw .invalidEvent("bad_target", "'target' must be an object like {\"principals\": [\"user:alice\"]}.")
+            // Principals, rooms (expanded to their members by the target step), or both.
+            let principals = target["principals"], rooms = target["rooms"]
+            guard target.isObject, principals.exists || rooms.exists,
+                  !principals.exists || principals.strings != nil, !rooms.exists || rooms.strings != nil else {
+                throw .invalidEvent("bad_target", "'target' must be an object like {\"principals\": [\"user:alice\"]} or {\"rooms\": [\"<room id>\"]}.")
             }
-            event.set("target", targetObject(principals))
+            let normalized = JSON.object()
+            if let list = principals.strings { normalized.set("principals", .strings(list)) }
+            if let list = rooms.strings { normalized.set("rooms", .strings(list)) }
+            event.set("target", normalized)
         }
         let attachments = input["attachments"]
         if attachments.exists && !attachments.isNull {

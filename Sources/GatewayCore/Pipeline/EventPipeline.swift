@@ -42,7 +42,7 @@ public final class EventPipeline: Sendable {
     public func publish(_ input: JSON, from publisher: Publisher, ingress: Ingress, hostFallback: String?,
                         completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
         counters.eventsIn[ingress]?.increment()
-        if engine.mayBlock || attachments.needsBlockingWork(input.view) {
+        if engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view) {
             blocking.execute { [self] in
                 completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
             }
@@ -69,9 +69,9 @@ public final class EventPipeline: Sendable {
             counters.invalid.increment()
             throw error
         }
-        let principals: [String]
+        let resolved: TargetStep.Resolved
         do throws(GatewayError) {
-            principals = try targets.run(json, chain: chain)
+            resolved = try targets.run(json, chain: chain, publisher: publisher)
         } catch {
             counters.noTargets.increment()
             throw error
@@ -79,9 +79,11 @@ public final class EventPipeline: Sendable {
         let view = json.view
         let event = Event(id: id, host: view["host"].string ?? normalize.defaultHost,
                           senderId: view["source"]["id"].string ?? publisher.id,
-                          category: view["category"].string ?? "", targets: principals, json: json)
+                          category: view["category"].string ?? "", targets: resolved.principals, json: json)
         attachments.grant(event)
-        try engine.publish(OutboundEvent(event, chain: chain))
+        let outbound = OutboundEvent(event, chain: chain)
+        try engine.publish(outbound)
+        targets.delivered(event, payload: outbound.payload, rooms: resolved.rooms)
         counters.routed.increment()
         return id
     }
@@ -92,6 +94,8 @@ public final class EventPipeline: Sendable {
         let json = JSON.object()
         json.set("type", signal.type)
         if case .read(let id) = signal.kind { json.set("id", .integer(Int(id))) }
+        if let room = signal.room { json.set("room", room) }
+        if let length = signal.lengthMilliseconds { json.set("length", .integer(length)) }
         let source = JSON.object()
         source.set("id", sender.id)
         source.set("title", sender.title.map { JSON.string($0) } ?? .null())
@@ -114,10 +118,16 @@ public struct Signal: Sendable {
 
     public let kind: Kind
     public let targets: [String]
+    /// The room the signal is about (its members are `targets`), for room-scoped typing and reads.
+    public let room: String?
+    /// How long the typing indicator should show (chat_api's `length`), in milliseconds.
+    public let lengthMilliseconds: Int?
 
-    public init(_ kind: Kind, targets: [String]) {
+    public init(_ kind: Kind, targets: [String], room: String? = nil, lengthMilliseconds: Int? = nil) {
         self.kind = kind
         self.targets = targets
+        self.room = room
+        self.lengthMilliseconds = lengthMilliseconds
     }
 
     public var type: String {

@@ -51,6 +51,37 @@ enum StoreSchema {
             PRIMARY KEY (attachment_id, principal)
         ) WITHOUT ROWID;
         """,
+        // 2: rooms (chat_api's threads), their members with state, permissions, notification
+        // level, read mark and unread count, and each room's own history (not pruned per
+        // principal: a room's history is paged with `before`).
+        """
+        CREATE TABLE rooms (
+            id            TEXT PRIMARY KEY,
+            title         TEXT NOT NULL,
+            created_at    TEXT NOT NULL,
+            updated_at    TEXT NOT NULL,
+            last_event_id INTEGER
+        );
+        CREATE TABLE room_members (
+            room_id     TEXT NOT NULL,
+            member      TEXT NOT NULL,
+            state       TEXT NOT NULL,
+            permissions TEXT NOT NULL,      -- space-separated words
+            notify      TEXT NOT NULL,
+            presence    INTEGER NOT NULL,   -- 1: receives presence frames
+            last_read   INTEGER NOT NULL DEFAULT 0,
+            unread      INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (room_id, member)
+        ) WITHOUT ROWID;
+        CREATE INDEX room_members_by_member ON room_members (member, room_id);
+        CREATE TABLE room_events (
+            room_id  TEXT NOT NULL,
+            event_id INTEGER NOT NULL,
+            sender   TEXT NOT NULL,
+            payload  BLOB NOT NULL,
+            PRIMARY KEY (room_id, event_id)
+        ) WITHOUT ROWID;
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

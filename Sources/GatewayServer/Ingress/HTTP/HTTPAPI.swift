@@ -19,6 +19,7 @@ struct HTTPAPI: Sendable {
     let context: ContextRoute
     let status: StatusRoutes
     let attachments: AttachmentRoutes
+    let rooms: RoomRoutes
     /// [server] max_event_bytes: the largest buffered request body.
     let maxBodyBytes: Int
 
@@ -47,6 +48,8 @@ struct HTTPAPI: Sendable {
             return only(.POST) { publish.handle(request, eventLoop: eventLoop) }
         case "/api/v1/context":
             return only(.GET) { eventLoop.makeSucceededFuture(context.handle(request)) }
+        case RoomRoutes.prefix:
+            return rooms.handle(request, eventLoop: eventLoop)
         case "/api/v1/notifications":
             return only(.GET) { notifications.handle(request, eventLoop: eventLoop) }
         case "/ws", "/ws/chat":
@@ -56,6 +59,9 @@ struct HTTPAPI: Sendable {
             return eventLoop.makeSucceededFuture(.error(GatewayError(
                 code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))
         default:
+            if path.hasPrefix(RoomRoutes.prefix + "/") {
+                return rooms.handle(request, eventLoop: eventLoop)
+            }
             if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
                 return only(.GET) { attachments.serve(request, eventLoop: eventLoop) }
             }

@@ -7,6 +7,8 @@ import NIOCore
 ///   {"type": "publish", "ref": "r1", "event": {...}}            → {"type": "ack", "ref": "r1", "id": 42}
 ///   {"type": "typing",  "ref": "r2", "target": {"principals": [...]}}  → ack; targets get {"type": "typing", ...}
 ///   {"type": "read",    "ref": "r3", "id": 42, "target": {...}}  → ack; targets get {"type": "read", "id": 42, ...}
+///   {"type": "typing", "room": "<id>", "length": 1000} / {"type": "read", "room": "<id>", "id": 42}
+///                                                                   → the room's members (RoomSignals)
 /// Any refusal answers {"type": "error", "ref": ..., "error": {"code", "message"}} and keeps the
 /// connection open. Parsing only: events and signals go to the pipeline.
 struct ClientProtocol: Sendable {
@@ -14,6 +16,7 @@ struct ClientProtocol: Sendable {
     /// The connection's host (its Origin): the host of the events it publishes that name none.
     let host: String
     let pipeline: EventPipeline
+    let rooms: RoomSignals
 
     private var publisher: Publisher {
         Publisher(id: identity.id, title: identity.title, principals: identity.principals)
@@ -38,7 +41,7 @@ struct ClientProtocol: Sendable {
         case "publish":
             publish(view, ref: ref, connection: connection, loop: loop)
         case "typing", "read":
-            signal(type, view, ref: ref, connection: connection)
+            signal(type, view, ref: ref, connection: connection, loop: loop)
         default:
             connection.sendError(ref: ref, GatewayError(code: "client.unknown_type",
                                                         message: "Unknown frame type '\(type)'; use publish, typing or read.", status: 400))
@@ -71,7 +74,11 @@ struct ClientProtocol: Sendable {
 
     /// Typing indicators and read marks: ephemeral, not stored, no publish permission needed, but
     /// still addressed to principals and never echoed to the sender.
-    private func signal(_ type: String, _ frame: JSONView, ref: JSONView, connection: ClientConnection) {
+    private func signal(_ type: String, _ frame: JSONView, ref: JSONView, connection: ClientConnection, loop: EventLoop) {
+        if frame["room"].exists {
+            rooms.handle(type, frame, ref: ref, identity: identity, host: host, connection: connection, loop: loop)
+            return
+        }
         guard let principals = frame["target"]["principals"].strings, !principals.isEmpty else {
             connection.sendError(ref: ref, .invalidEvent("bad_target", "'target' must be like {\"principals\": [\"user:bob\"]}."))
             return

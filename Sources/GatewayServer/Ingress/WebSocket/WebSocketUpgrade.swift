@@ -20,6 +20,7 @@ struct WebSocketEndpoint: Sendable {
 
     let authenticator: Authenticator
     let pipeline: EventPipeline
+    let rooms: RoomSignals
     let fanOut: FanOut
     let replay: HistoryReplay
     /// The host of a client that sends no Origin.
@@ -53,7 +54,7 @@ struct WebSocketEndpoint: Sendable {
         try operations.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: reader.maxMessageBytes))
         try operations.addHandler(ClientFrameReader(
-            connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline), settings: reader))
+            connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline, rooms: rooms), settings: reader))
         try operations.addHandler(connection)
         fanOut.register(connection, channel: channel)
         if let resumeAfter { replay.run(connection, after: resumeAfter, on: channel.eventLoop) }
