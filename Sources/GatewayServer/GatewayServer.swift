@@ -23,6 +23,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let engine: any EventEngine
     private let pipeline: EventPipeline
     private let roomStore: RoomStore
+    private let presence: RoomPresence
     private let http: HTTPAPI
     private let webSocket: WebSocketEndpoint
     private let authenticator: Authenticator
@@ -46,13 +47,17 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         blockingPool.start()
         let chain = ChainReference(chain)
         self.chain = chain
-        fanOut = FanOut(loops: Array(group.makeIterator()), metrics: metrics)
+        let presenceChanges = PresenceChanges()
+        let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
+        self.fanOut = fanOut
         engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
         roomStore = try RoomStore(history: history, logger: logger)
         let rooms = RoomService(store: roomStore, engine: engine, logger: logger)
+        presence = RoomPresence(changes: presenceChanges, store: roomStore, engine: engine, online: { fanOut.isOnline($0) },
+                                pool: blockingPool, defaultHost: config.server.defaultHost, logger: logger)
         pipeline = EventPipeline(
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
@@ -65,7 +70,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             status: StatusRoutes(delivery: fanOut, engine: engine, chain: chain, metrics: metrics),
             attachments: AttachmentRoutes(service: attachments, authenticator: authenticator, chain: chain, pool: blockingPool,
                                           settings: config.attachments, logger: logger),
-            rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, pool: blockingPool, defaultHost: config.server.defaultHost),
+            rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
+                              defaultHost: config.server.defaultHost),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
@@ -121,6 +127,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             .bind(host: hostName, port: port)
             .wait()
         channel = bound
+        presence.start(on: group.next())
         logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
                                                     "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
@@ -170,6 +177,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     /// SIGTERM: stop accepting, close every WebSocket with 1001 (going away), flush history.
     public func shutdown() {
         try? channel?.close().wait()
+        presence.stop()
         redis?.stop()
         let closes = fanOut.forEachConnection { connection in
             connection.close(code: .goingAway, reason: "gateway shutting down", immediately: true)

@@ -135,7 +135,7 @@ import Testing
         let json = [("Content-Type", "application/json")]
 
         let added = try gateway.http("POST", "/api/v1/rooms/\(room)/members", token: aliceToken, headers: json,
-                                     body: Array(#"{"id":"bob","presence":true}"#.utf8))
+                                     body: Array(#"{"id":"bob","permissions":["read","write","break_scripted"]}"#.utf8))
         #expect(added.status == 200, "\(added.text)")
         let notice = try await bob.nextJSON()
         #expect(notice.view["type"].string == "room.member")
@@ -151,7 +151,8 @@ import Testing
         let closed = try gateway.http("PATCH", "/api/v1/rooms/\(room)/members/bob", token: aliceToken, headers: json,
                                       body: Array(#"{"state":"closed"}"#.utf8))
         #expect(closed.status == 200, "\(closed.text)")
-        #expect(try closed.json().view["presence"].bool == true, "a change keeps the fields it does not name")
+        #expect(try closed.json().view["permissions"].strings == ["break_scripted", "read", "write"],
+                "a change keeps the fields it does not name")
         let changed = try await bob.nextJSON()
         #expect(changed.view["change"].string == "changed")
         #expect(changed.view["member"]["state"].string == "closed")
@@ -224,5 +225,48 @@ import Testing
         #expect(try code(badTarget) == "event.bad_target")
         let tooMany = try gateway.publish(#"{"category":"c","target":{"rooms":[]}}"#, token: token)
         #expect(try code(tooMany) == "event.bad_target")
+    }
+
+    @Test func presenceJoinAndLeaveReachMembersWhoOptIn() async throws {
+        let gateway = try TestGateway()
+        defer { gateway.stop() }
+        let aliceToken = gateway.token("alice", publish: true)
+        let room = try Self.createRoom(gateway, owner: aliceToken, members: #"[{"id":"bob","presence":true},{"id":"carol"}]"#)
+        let alice = try await gateway.connect(aliceToken)
+        let bob = try await gateway.connect(gateway.token("bob"))
+        // Changes are batched (about one frame per second per room): bob first learns of himself,
+        // possibly together with alice.
+        var seen = Set<String>()
+        while !seen.contains("bob") {
+            let frame = try await bob.nextJSON()
+            #expect(frame.view["type"].string == "presence", "\(frame.encodedString())")
+            #expect(frame.view["room"].string == room)
+            seen.formUnion(frame.view["joined"].strings ?? [])
+        }
+        if !seen.contains("alice") {
+            #expect(try await bob.nextJSON().view["joined"].strings == ["alice"])
+        }
+
+        let carol = try await gateway.connect(gateway.token("carol"))
+        let joined = try await bob.nextJSON()
+        #expect(joined.view["joined"].strings == ["carol"])
+        #expect(joined.view["left"].strings == [])
+        #expect(joined.view["online"].int == 3)
+
+        let page = try gateway.http("GET", "/api/v1/rooms/\(room)/presence?limit=2", token: aliceToken).json().view
+        #expect(page["online"].strings == ["alice", "bob"])
+        #expect(page["count"].int == 3)
+        #expect(page["after"].string == "bob")
+        let rest = try gateway.http("GET", "/api/v1/rooms/\(room)/presence?limit=2&after=bob", token: aliceToken).json().view
+        #expect(rest["online"].strings == ["carol"])
+        #expect(rest["after"].isNull)
+        #expect(try gateway.http("GET", "/api/v1/rooms/\(room)/presence", token: gateway.token("eve")).status == 404)
+
+        await carol.close()
+        let left = try await bob.nextJSON()
+        #expect(left.view["left"].strings == ["carol"])
+        #expect(left.view["online"].int == 2)
+        // alice did not opt in: she gets no presence frames.
+        try await alice.expectSilence()
     }
 }

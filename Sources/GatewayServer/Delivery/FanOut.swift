@@ -14,10 +14,10 @@ final class FanOut: LocalDelivery {
     private let presence: PrincipalPresence
     private let allocator = ByteBufferAllocator()
 
-    init(loops: [EventLoop], metrics: GatewayMetrics) {
+    init(loops: [EventLoop], changes: PresenceChanges = PresenceChanges(), metrics: GatewayMetrics) {
         let presence = PrincipalPresence(shardCount: loops.count)
         self.presence = presence
-        shards = loops.enumerated().map { LoopShard(loop: $1, position: $0, presence: presence, metrics: metrics) }
+        shards = loops.enumerated().map { LoopShard(loop: $1, position: $0, presence: presence, changes: changes, metrics: metrics) }
         shardByLoop = Dictionary(uniqueKeysWithValues: shards.map { (ObjectIdentifier($0.loop), $0) })
     }
 
@@ -36,6 +36,9 @@ final class FanOut: LocalDelivery {
         }
         for index in presence.shards(holdingAnyOf: event.event.targets) { shards[index].enqueue(routed) }
     }
+
+    /// Whether `principal` has a connection on this node (room presence).
+    func isOnline(_ principal: String) -> Bool { presence.isPresent(principal) }
 
     /// Connections currently registered, summed over loops (approximate while loops run).
     var connectionCount: Int { shards.reduce(0) { $0 + $1.connectionCount } }

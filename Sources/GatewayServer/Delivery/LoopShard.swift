@@ -12,6 +12,8 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
     /// This shard's place among the server's loops (PrincipalPresence counts per position).
     private let position: Int
     private let presence: PrincipalPresence
+    /// Where first connections and last disconnections of an identity are noted (room presence).
+    private let changes: PresenceChanges
     /// Touched only on `loop`.
     private let index = SessionIndex<ClientConnection>()
     private let metrics: GatewayMetrics
@@ -20,10 +22,11 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
     /// Connections written to during the current drain; flushed once at its end. Loop-only.
     private var touched: [ClientConnection] = []
 
-    init(loop: EventLoop, position: Int, presence: PrincipalPresence, metrics: GatewayMetrics) {
+    init(loop: EventLoop, position: Int, presence: PrincipalPresence, changes: PresenceChanges, metrics: GatewayMetrics) {
         self.loop = loop
         self.position = position
         self.presence = presence
+        self.changes = changes
         self.metrics = metrics
     }
 
@@ -33,7 +36,7 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
         loop.preconditionInEventLoop()
         let recipient = connection.recipient
         index.add(connection, identityId: recipient.id, principals: recipient.principals, host: recipient.host)
-        presence.add(recipient.principals, shard: position)
+        if presence.add(recipient.principals, shard: position) { changes.noteOnline(recipient.id) }
         registered.wrappingIncrement(ordering: .relaxed)
         metrics.connections.increment()
     }
@@ -42,7 +45,7 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
         loop.preconditionInEventLoop()
         guard index.entry(for: connection) != nil else { return }
         index.remove(connection)
-        presence.remove(connection.recipient.principals, shard: position)
+        if presence.remove(connection.recipient.principals, shard: position) { changes.noteOffline(connection.recipient.id) }
         registered.wrappingDecrement(ordering: .relaxed)
         metrics.connections.decrement()
     }

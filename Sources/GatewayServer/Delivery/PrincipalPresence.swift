@@ -13,22 +13,34 @@ final class PrincipalPresence: Sendable {
         self.shardCount = shardCount
     }
 
-    func add(_ principals: [String], shard: Int) {
+    /// Returns true when `principals[0]` (the identity) had no connection before: it came online.
+    @discardableResult
+    func add(_ principals: [String], shard: Int) -> Bool {
         counts.withLockedValue { table in
+            let cameOnline = principals.first.map { table[$0] == nil } ?? false
             for principal in principals {
                 table[principal, default: Array(repeating: 0, count: shardCount)][shard] += 1
             }
+            return cameOnline
         }
     }
 
-    func remove(_ principals: [String], shard: Int) {
+    /// Returns true when `principals[0]` (the identity) has no connection left: it went offline.
+    @discardableResult
+    func remove(_ principals: [String], shard: Int) -> Bool {
         counts.withLockedValue { table in
             for principal in principals {
                 guard var perShard = table[principal] else { continue }
                 perShard[shard] -= 1
                 table[principal] = perShard.allSatisfy { $0 <= 0 } ? nil : perShard
             }
+            return principals.first.map { table[$0] == nil } ?? false
         }
+    }
+
+    /// Whether `principal` has a connection on this node.
+    func isPresent(_ principal: String) -> Bool {
+        counts.withLockedValue { $0[principal] != nil }
     }
 
     /// Indexes of the shards holding any of `principals`.

@@ -134,6 +134,18 @@ public final class RoomStore: @unchecked Sendable {  // `connection` is only tou
         }
     }
 
+    /// The rooms `member` belongs to (presence: whose rooms to tell when it comes online).
+    public func roomIds(ofMember member: String) throws(StoreError) -> [String] {
+        try withConnection { connection throws(StoreError) in
+            try connection.withStatement("SELECT room_id FROM room_members WHERE member = ? ORDER BY room_id") { statement throws(StoreError) in
+                statement.bind(1, member)
+                var rooms: [String] = []
+                while try statement.step() { rooms.append(statement.string(0)) }
+                return rooms
+            }
+        }
+    }
+
     // MARK: Events and unread
 
     /// Appends an event to the room's history and counts it unread for every member but the

@@ -16,6 +16,7 @@ import NIOPosix
 ///     DELETE /api/v1/rooms/<id>/members/<member>    remove a member (or leave)
 ///     GET    /api/v1/rooms/<id>/events?before=&limit=   the room's history, newest first
 ///     POST   /api/v1/rooms/<id>/read                {"id": N}: read mark
+///     GET    /api/v1/rooms/<id>/presence?after=&limit=  who of the room is online, paged by id
 ///
 /// Parsing and authentication here, on the event loop; every store access on the pool.
 struct RoomRoutes: Sendable {
@@ -24,6 +25,7 @@ struct RoomRoutes: Sendable {
 
     let authenticator: Authenticator
     let rooms: RoomService
+    let presence: RoomPresence
     let pool: NIOThreadPool
     let defaultHost: String
 
@@ -78,6 +80,20 @@ struct RoomRoutes: Sendable {
         case (.GET, 2, "events"), (.HEAD, 2, "events"):
             let id = segments[0], before = request.target.query["before"], limit = request.target.query["limit"]
             work = { () throws(GatewayError) in try events(id, before: before, limit: limit, caller) }
+        case (.GET, 2, "presence"), (.HEAD, 2, "presence"):
+            let id = segments[0], after = request.target.query["after"], limit = request.target.query["limit"]
+            work = { () throws(GatewayError) in
+                let (_, members, _) = try rooms.room(id, for: caller)
+                let pageSize = try Self.limit(limit)
+                let (page, total) = presence.onlineMembers(of: members, after: after.flatMap { $0.isEmpty ? nil : $0 }, limit: pageSize)
+                let body = JSON.object()
+                body.set("room", id)
+                body.set("online", .strings(page))
+                body.set("count", .integer(total))
+                // The next page: pass it as `after`; null when this page was the last.
+                body.set("after", page.count == pageSize ? page.last.map { .string($0) } ?? .null() : .null())
+                return .json(.ok, body)
+            }
         case (.POST, 2, "read"):
             let id = segments[0], body = try? parseBody(request)
             work = { () throws(GatewayError) in

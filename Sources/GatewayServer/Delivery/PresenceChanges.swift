@@ -1,0 +1,36 @@
+import NIOConcurrencyHelpers
+
+/// Identities that came online or went offline on this node since the last look: the fan-out
+/// notes each first connection and each last disconnection of an identity (on its event loop,
+/// one short lock), and room presence takes the net changes in batches (RoomPresence).
+///
+/// Net: an identity that connects and disconnects within one batch is not reported at all.
+final class PresenceChanges: Sendable {
+    private let pending = NIOLockedValueBox<[String: (wasOnline: Bool, isOnline: Bool)]>([:])
+
+    func noteOnline(_ id: String) { note(id, online: true) }
+    func noteOffline(_ id: String) { note(id, online: false) }
+
+    private func note(_ id: String, online: Bool) {
+        pending.withLockedValue { table in
+            if let entry = table[id] {
+                table[id] = (entry.wasOnline, online)
+            } else {
+                table[id] = (!online, online)
+            }
+        }
+    }
+
+    /// Takes the changes noted so far: who is online now and who went offline.
+    func take() -> (joined: [String], left: [String]) {
+        let table = pending.withLockedValue { table in
+            defer { table.removeAll() }
+            return table
+        }
+        var joined: [String] = [], left: [String] = []
+        for (id, entry) in table where entry.wasOnline != entry.isOnline {
+            if entry.isOnline { joined.append(id) } else { left.append(id) }
+        }
+        return (joined.sorted(), left.sorted())
+    }
+}
