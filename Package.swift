@@ -90,6 +90,7 @@ let package = Package(
                 "GatewayCore", "GatewayEngine", "GatewayRedis", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

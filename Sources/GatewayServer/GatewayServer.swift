@@ -29,6 +29,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let authenticator: Authenticator
     private var channel: Channel?
     private var redis: RedisSubscriber?
+    /// Connection limits (`max_connections`, `max_connections_per_ip`), shared by every loop.
+    private let admission: ConnectionAdmission
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
@@ -41,6 +43,10 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         self.authenticator = authenticator
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
+        ConnectionAdmission.raiseOpenFileLimit()
+        admission = ConnectionAdmission(
+            maxConnections: config.server.maxConnections > 0 ? config.server.maxConnections : ConnectionAdmission.derivedMaxConnections(),
+            maxPerAddress: config.server.maxConnectionsPerIP)
         let threads = config.server.eventLoops > 0 ? config.server.eventLoops : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         blockingPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
@@ -80,7 +86,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             defaultHost: config.server.defaultHost,
             reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
                           frameBurst: config.server.clientFrameBurst),
-            writer: .init(maxOutboundBytes: config.server.maxOutboundBytes),
+            writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds),
             metrics: metrics, logger: logger)
     }
 
@@ -105,25 +111,16 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let (hostName, port) = try ListenAddress.parse(override ?? config.server.listen)
         // Before binding: a Redis login the server refuses stops the start here.
         if config.redis.enabled { try startRedisIngress() }
-        let http = self.http, webSocket = self.webSocket, logger = self.logger
+        let connections = ConnectionPipeline(http: http, webSocket: webSocket, admission: admission,
+                                             limits: .init(config.server), metrics: GatewayMetrics.shared, logger: logger)
         let bound = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark,
                                 value: .init(low: config.server.maxOutboundBytes / 2, high: config.server.maxOutboundBytes))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let setup = ConnectionSetup()
-                    let upgrader = webSocket.makeUpgrader(setup: setup)
-                    let httpHandler = HTTPRequestHandler(api: http, setup: setup, logger: logger)
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withServerUpgrade: (upgraders: [upgrader], completionHandler: { upgradeContext in
-                            upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
-                        }))
-                    try channel.pipeline.syncOperations.addHandler(httpHandler)
-                }
-            }
+            .serverChannelInitializer { ConnectionPipeline.configureListener($0) }
+            .childChannelInitializer { connections.configure($0) }
             .bind(host: hostName, port: port)
             .wait()
         channel = bound

@@ -20,6 +20,13 @@ extension GatewayConfig {
                 UnknownEventFields(rawValue: text).map { .success($0) }
                     ?? .failure(InvalidConfigValue(message: "expected \"keep\" or \"refuse\", got '\(text)'"))
             }),
+            .integer("handshake_timeout_seconds", \.handshakeTimeoutSeconds, range: 1...3_600),
+            .integer("request_head_timeout_seconds", \.requestHeadTimeoutSeconds, range: 1...3_600),
+            .integer("min_bytes_per_second", \.minBytesPerSecond, range: 1...(1 << 30)),
+            .integer("keepalive_timeout_seconds", \.keepAliveTimeoutSeconds, range: 1...86_400),
+            .integer("close_timeout_seconds", \.closeTimeoutSeconds, range: 1...600),
+            .integer("max_connections", \.maxConnections, range: 0...10_000_000),
+            .integer("max_connections_per_ip", \.maxConnectionsPerIP, range: 0...10_000_000),
         ]
     }
 

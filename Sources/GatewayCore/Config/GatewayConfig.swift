@@ -44,6 +44,25 @@ public struct GatewayConfig: Sendable, Equatable {
         public var clientFrameBurst: Int = 200
         /// Event fields the gateway does not know: delivered as sent (`keep`) or refused.
         public var unknownEventFields: UnknownEventFields = .keep
+
+        // Timeouts: a client that holds a connection without using it must not hold it for good.
+        /// From accept to the first complete request head (the WebSocket opening handshake is one).
+        public var handshakeTimeoutSeconds: Int = 10
+        /// From the first byte of a later request on a keep-alive connection to its complete head.
+        public var requestHeadTimeoutSeconds: Int = 10
+        /// A request body (and a response being sent) must move at least this many bytes per second,
+        /// measured over windows of `requestHeadTimeoutSeconds`; slower → 408 / closed.
+        public var minBytesPerSecond: Int = 1024
+        /// An idle keep-alive connection (no request under way) is closed after this.
+        public var keepAliveTimeoutSeconds: Int = 30
+        /// After the gateway sends a WebSocket close frame, how long it waits for the client's.
+        public var closeTimeoutSeconds: Int = 5
+
+        // Connection limits.
+        /// Open connections (HTTP and WebSocket) at once; 0 = derived from the open-file limit.
+        public var maxConnections: Int = 0
+        /// Open connections from one IP address at once; 0 = no per-address limit.
+        public var maxConnectionsPerIP: Int = 0
         public init() {}
     }
 

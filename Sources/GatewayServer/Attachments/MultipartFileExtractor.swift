@@ -13,6 +13,9 @@ final class MultipartFileExtractor {
     /// Bytes of the file part parsed from the current chunk, handed to the caller by `feed`.
     private var fileBytes = ByteBuffer()
     private var headerBytes = 0
+    /// Sticky: set the moment one part's headers pass the limit, whether or not that part also
+    /// ends inside the same chunk (its count is reset at the part's end).
+    private var headerLimitExceeded = false
     private(set) var fileName: String?
     private(set) var fileMIME: String?
     private(set) var foundFile = false
@@ -38,7 +41,12 @@ final class MultipartFileExtractor {
     init(boundary: String) {
         parser = MultipartParser(boundary: boundary)
         parser.onHeader = { [unowned self] name, value in
-            headerBytes += name.utf8.count + value.utf8.count
+            // ": " and CRLF count too, so a flood of empty headers is still bytes.
+            headerBytes += name.utf8.count + value.utf8.count + 4
+            if headerBytes > Self.maximumPartHeaderBytes {
+                headerLimitExceeded = true
+                return
+            }
             partHeaders.append((name, value))
         }
         parser.onBody = { [unowned self] body in
@@ -63,7 +71,7 @@ final class MultipartFileExtractor {
         } catch {
             throw .attachmentBadMultipart("The multipart/form-data body is malformed.")
         }
-        if headerBytes > Self.maximumPartHeaderBytes {
+        if headerLimitExceeded {
             throw .attachmentBadMultipart("A multipart part's headers exceed \(Self.maximumPartHeaderBytes) bytes.")
         }
         let result = fileBytes

@@ -16,6 +16,8 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     struct Settings: Sendable {
         /// [server] max_outbound_bytes, named in the log when a client does not read.
         var maxOutboundBytes: Int
+        /// [server] close_timeout_seconds: how long to wait for the client's close frame after ours.
+        var closeTimeoutSeconds: Int = 5
     }
 
     let recipient: Recipient
@@ -191,8 +193,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             channel.close(promise: nil)
             return
         }
+        let closeWait = TimeAmount.seconds(Int64(settings.closeTimeoutSeconds))
         context.writeAndFlush(wrapOutboundOut(frame)).whenComplete { _ in
-            channel.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: closeWait) { channel.close(promise: nil) }
         }
     }
 }

@@ -23,6 +23,8 @@ public final class GatewayMetrics: Sendable {
     let deliveryLatency: Metrics.Timer
     let slowConsumers: CoreMetrics.Counter
     let upgradesRefused: CoreMetrics.Counter
+    /// Connections closed at accept by `max_connections` / `max_connections_per_ip`.
+    let connectionsRefused: CoreMetrics.Counter
 
     private init() {
         registry = PrometheusCollectorRegistry()
@@ -38,6 +40,7 @@ public final class GatewayMetrics: Sendable {
         deliveryLatency = Metrics.Timer(label: "gateway_delivery_latency_seconds")
         slowConsumers = CoreMetrics.Counter(label: "gateway_slow_consumer_disconnects_total")
         upgradesRefused = CoreMetrics.Counter(label: "gateway_upgrades_refused_total")
+        connectionsRefused = CoreMetrics.Counter(label: "gateway_connections_refused_total")
         let dropCounters = Dictionary(uniqueKeysWithValues: DropReason.allCases.map {
             ($0.rawValue, CoreMetrics.Counter(label: "gateway_drops_total", dimensions: [("reason", $0.rawValue)]))
         })

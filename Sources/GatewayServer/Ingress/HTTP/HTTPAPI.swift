@@ -54,7 +54,13 @@ struct HTTPAPI: Sendable {
             return only(.GET) { notifications.handle(request, eventLoop: eventLoop) }
         case "/ws", "/ws/chat":
             if let refusal = request.refusedUpgrade {
-                return eventLoop.makeSucceededFuture(.error(refusal))
+                return eventLoop.makeSucceededFuture(.error(refusal, headers: refusal.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
+            }
+            // NIO's upgrader refused before asking us (missing key, wrong version …).
+            if WebSocketHandshakeCheck.isUpgradeAttempt(request.head) {
+                let problem = WebSocketHandshakeCheck.problem(request.head) ?? GatewayError(
+                    code: "websocket.bad_handshake", message: "The WebSocket opening handshake is malformed (RFC 6455 §4.2.1).", status: 400)
+                return eventLoop.makeSucceededFuture(.error(problem, headers: problem.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
             }
             return eventLoop.makeSucceededFuture(.error(GatewayError(
                 code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))

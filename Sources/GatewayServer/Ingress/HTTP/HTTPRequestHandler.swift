@@ -4,15 +4,26 @@ import NIOCore
 import NIOHTTP1
 import NIOWebSocket
 
-/// Reads one HTTP request at a time (the pipelining assistant orders them), enforces the body
-/// limit while reading, and hands the complete request to the API routes.
-final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// Reads one HTTP request at a time and answers it before reading the next: while an answer is
+/// not yet handed to the socket, the connection is not read (backpressure), so a client that
+/// pipelines requests and never reads costs one answer, one open file at most, and a bounded
+/// queue of already-decoded requests — not an answer per request. Enforces the body limit while
+/// reading and hands the complete request to the API routes.
+///
+/// Lives on its channel's event loop only.
+final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
+
+    /// Pipelined requests decoded from bytes already read while an answer is in flight. Honest
+    /// clients rarely pipeline at all; past this, the connection is closed after the current answer.
+    static let maxQueuedRequests = 16
 
     private let api: HTTPAPI
     private let setup: ConnectionSetup
     private let logger: Logger
+    private let deadlines: ConnectionDeadlines
     private var head: HTTPRequestHead?
     /// The request's path and query, parsed once at the head and used by every later step.
     private var target: RequestTarget?
@@ -20,32 +31,77 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var rejected = false
     private var streaming: StreamingRequestBody?
 
-    init(api: HTTPAPI, setup: ConnectionSetup, logger: Logger) {
+    /// An answer is being computed or written: requests that arrive meanwhile wait in `queued`
+    /// and the socket is not read.
+    private var answering = false
+    private var queued = CircularBuffer<HTTPServerRequestPart>()
+    private var queuedHeads = 0
+    private var queuedBodyBytes = 0
+    private var readPending = false
+    /// Set when the connection will close after the current answer (error, `Connection: close`,
+    /// too deep a pipeline): nothing more is read or answered.
+    private var closing = false
+
+    init(api: HTTPAPI, setup: ConnectionSetup, deadlines: ConnectionDeadlines, logger: Logger) {
         self.api = api
         self.setup = setup
         self.logger = logger
+        self.deadlines = deadlines
     }
 
+    // MARK: Inbound: one request at a time
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
+        let part = unwrapInboundIn(data)
+        if closing { return }
+        if answering || !queued.isEmpty {
+            enqueue(part)
+            return
+        }
+        process(part, context: context)
+    }
+
+    private func enqueue(_ part: HTTPServerRequestPart) {
+        switch part {
+        case .head: queuedHeads += 1
+        case .body(let chunk): queuedBodyBytes += chunk.readableBytes
+        case .end: break
+        }
+        guard queuedHeads <= Self.maxQueuedRequests, queuedBodyBytes <= api.maxBodyBytes else {
+            // Too deep a pipeline: answer what is under way, then close.
+            closing = true
+            queued.removeAll()
+            return
+        }
+        queued.append(part)
+    }
+
+    private func process(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+        switch part {
         case .head(let head):
             self.head = head
             let target = RequestTarget(head.uri)
             self.target = target
             body = nil
             rejected = false
+            deadlines.headReceived(expectsBody: Self.expectsBody(head))
+            if let refusal = Self.refuseMethod(head.method) {
+                rejected = true
+                answering = true
+                closing = true
+                deadlines.answerAndClose(.error(refusal, headers: ["Allow": "GET, HEAD, POST"]))
+                return
+            }
             switch api.bodyHandling(for: head, target: target, channel: context.channel) {
             case .buffered:
                 let limit = api.maxBodyBytes
                 if let length = head.headers.first(name: "Content-Length").flatMap(Int.init), length > limit {
-                    rejected = true
-                    respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+                    reject(context: context, head: head, .error(.tooLarge(limit)))
                 }
             case .streaming(let receiver):
                 streaming = receiver
             case .reject(let response):
-                rejected = true
-                respond(context: context, head: head, response, close: true)
+                reject(context: context, head: head, response)
             }
         case .body(var chunk):
             guard let head, !rejected else { return }
@@ -55,13 +111,14 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
             }
             let limit = api.maxBodyBytes
             if (body?.readableBytes ?? 0) + chunk.readableBytes > limit {
-                rejected = true
-                respond(context: context, head: head, .error(.tooLarge(limit)), close: true)
+                reject(context: context, head: head, .error(.tooLarge(limit)))
                 return
             }
             if body == nil { body = chunk } else { body!.writeBuffer(&chunk) }
         case .end:
             guard let head, !rejected else { return }
+            answering = true
+            deadlines.requestComplete()
             if let receiver = streaming {
                 streaming = nil
                 self.head = nil
@@ -80,8 +137,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                                      target: target ?? RequestTarget(head.uri))
             self.head = nil
             body = nil
-            let loop = context.eventLoop
-            api.handle(request, eventLoop: loop).whenComplete { result in
+            api.handle(request, eventLoop: context.eventLoop).whenComplete { result in
                 let response: HTTPResponse
                 switch result {
                 case .success(let answer): response = answer
@@ -94,7 +150,34 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
     }
 
+    /// Answers before the body is read (401, 405, 413 …) and closes: the rest of the request is
+    /// never read.
+    private func reject(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse) {
+        rejected = true
+        answering = true
+        deadlines.requestComplete()
+        respond(context: context, head: head, response, close: true)
+    }
+
+    /// CONNECT and TRACE, and methods HTTP does not define, are answered 405 without routing, and
+    /// the connection closes: after a CONNECT head the decoder stops parsing (it expects a tunnel).
+    static func refuseMethod(_ method: HTTPMethod) -> GatewayError? {
+        switch method {
+        case .GET, .HEAD, .POST, .PUT, .DELETE, .PATCH, .OPTIONS: return nil
+        default: return .methodNotAllowed(method, "this gateway")
+        }
+    }
+
+    static func expectsBody(_ head: HTTPRequestHead) -> Bool {
+        if let length = head.headers.first(name: "Content-Length").flatMap(Int.init) { return length > 0 }
+        return head.headers.contains(name: "Transfer-Encoding")
+    }
+
+    // MARK: Outbound: one answer in flight
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse, close: Bool) {
+        let close = close || closing
+        closing = closing || close
         var headers = response.headers
         if close { headers.replaceOrAdd(name: "Connection", value: "close") }
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
@@ -106,13 +189,50 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
             }
         }
+        let channel = context.channel
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if close {
-            written.whenComplete { _ in context.close(promise: nil) }
+        deadlines.responding { (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 }
+        written.whenComplete { result in
+            if close || (try? result.get()) == nil {
+                context.close(promise: nil)
+                return
+            }
+            self.answered(context: context)
+        }
+    }
+
+    /// The answer is in the socket: take the next queued request, or read again.
+    private func answered(context: ChannelHandlerContext) {
+        answering = false
+        deadlines.responseWritten()
+        while !answering, !closing, let part = queued.popFirst() {
+            switch part {
+            case .head: queuedHeads -= 1
+            case .body(let chunk): queuedBodyBytes -= chunk.readableBytes
+            case .end: break
+            }
+            process(part, context: context)
+        }
+        if !answering && closing {
+            context.close(promise: nil)
+            return
+        }
+        if !answering && readPending {
+            readPending = false
+            context.read()
+        }
+    }
+
+    func read(context: ChannelHandlerContext) {
+        if answering || !queued.isEmpty || closing {
+            readPending = true
+        } else {
+            context.read()
         }
     }
 
     /// sendfile(2) through a FileRegion: large attachments never pass through user-space buffers.
+    /// The file is open only while this one answer is in flight.
     private func writeFile(_ file: HTTPResponse.FileBody, context: ChannelHandlerContext) {
         guard file.length > 0 else { return }
         do {
@@ -128,6 +248,7 @@ final class HTTPRequestHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         streaming?.abort()
         streaming = nil
+        queued.removeAll()
         context.fireChannelInactive()
     }
 

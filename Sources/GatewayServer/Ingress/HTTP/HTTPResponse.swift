@@ -52,6 +52,17 @@ struct HTTPResponse {
     }
 }
 
+extension HTTPResponse {
+    /// The HTTP/1.1 bytes of a small in-memory response, for the rare answer written below the
+    /// codec (see ConnectionDeadlines.answerAndClose).
+    func serialized(closing: Bool) -> [UInt8] {
+        var text = "HTTP/1.1 \(status.code) \(status.reasonPhrase)\r\n"
+        for (name, value) in headers where name.lowercased() != "connection" { text += "\(name): \(value)\r\n" }
+        if closing { text += "Connection: close\r\n" }
+        return Array((text + "\r\n").utf8) + body
+    }
+}
+
 extension GatewayError {
     static func notFound(_ path: String) -> GatewayError {
         GatewayError(code: "http.not_found", message: "No such endpoint: \(path). See the README's HTTP API section.", status: 404)

@@ -51,6 +51,7 @@ struct WebSocketEndpoint: Sendable {
         let recipient = Recipient(id: identity.id, principals: identity.principals, host: host)
         let connection = ClientConnection(recipient: recipient, replaying: resumeAfter != nil, settings: writer,
                                           metrics: metrics, logger: logger)
+        try operations.addHandler(WebSocketFrameRules())
         try operations.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: reader.maxMessageBytes))
         try operations.addHandler(ClientFrameReader(
@@ -65,6 +66,10 @@ struct WebSocketEndpoint: Sendable {
         let target = RequestTarget(head.uri)
         guard Self.paths.contains(target.path) else {
             setup.refusal = .notFound(target.path)
+            return nil
+        }
+        if let problem = WebSocketHandshakeCheck.problem(head) {
+            setup.refusal = problem
             return nil
         }
         let credentials = RequestCredentials(head: head, query: target.query)

@@ -1,0 +1,59 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+
+/// How an accepted connection is set up: admission (connection limits), its clocks, the HTTP
+/// codec and the WebSocket upgrade. Everything a hostile client meets first is here.
+struct ConnectionPipeline: Sendable {
+    let http: HTTPAPI
+    let webSocket: WebSocketEndpoint
+    let admission: ConnectionAdmission
+    let limits: ConnectionDeadlines.Limits
+    let metrics: GatewayMetrics
+    let logger: Logger
+
+    /// The listening socket: back off from accepting for a moment when the process is out of
+    /// file descriptors (EMFILE/ENFILE) instead of retrying the failing accept in a busy loop.
+    /// (NIO's async bootstrap adds this handler itself; the classic one used here does not.)
+    static func configureListener(_ channel: Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+        }
+    }
+
+    func configure(_ channel: Channel) -> EventLoopFuture<Void> {
+        channel.eventLoop.makeCompletedFuture {
+            guard let ticket = admission.admit(channel) else {
+                // Closed as soon as it is registered (closing it from the initializer, before
+                // registration, leaves the socket open).
+                metrics.connectionsRefused.increment()
+                try channel.pipeline.syncOperations.addHandler(CloseWhenActive())
+                return
+            }
+            let operations = channel.pipeline.syncOperations
+            let deadlines = ConnectionDeadlines(limits: limits, ticket: ticket)
+            try operations.addHandler(deadlines)
+            let setup = ConnectionSetup()
+            let upgrader = webSocket.makeUpgrader(setup: setup)
+            let httpHandler = HTTPRequestHandler(api: http, setup: setup, deadlines: deadlines, logger: logger)
+            try operations.configureHTTPServerPipeline(
+                withPipeliningAssistance: false,
+                withServerUpgrade: (upgraders: [upgrader], completionHandler: { upgradeContext in
+                    deadlines.upgraded()
+                    upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
+                    upgradeContext.pipeline.syncOperations.removeHandler(deadlines, promise: nil)
+                }),
+                withErrorHandling: true)
+            try operations.addHandler(httpHandler)
+        }
+    }
+}
+
+/// The whole pipeline of a connection refused by the limits.
+final class CloseWhenActive: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    func channelActive(context: ChannelHandlerContext) { context.close(promise: nil) }
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
+}
