@@ -27,6 +27,7 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         [server]
         listen = "127.0.0.1:0"
         event_loops = 2
+        \(serverLines.contains("handshake_timeout_seconds") ? "" : "handshake_timeout_seconds = 120")
         \(serverLines)
         [auth]
         hs256_secret = "\(TestGateway.secret)"
