@@ -45,6 +45,7 @@ import Testing
         plugin_directory = "\(products)"
         [server]
         listen = "127.0.0.1:0"
+        handshake_timeout_seconds = 120
         [auth]
         hs256_secret = "\(TestGateway.secret)"
         [history]
