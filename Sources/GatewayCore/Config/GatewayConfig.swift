@@ -47,9 +47,9 @@ public struct GatewayConfig: Sendable, Equatable {
 
         // Timeouts: a client that holds a connection without using it must not hold it for good.
         /// From accept to the first complete request head (the WebSocket opening handshake is one).
-        public var handshakeTimeoutSeconds: Int = 10
+        public var handshakeTimeoutSeconds: Int = 30
         /// From the first byte of a later request on a keep-alive connection to its complete head.
-        public var requestHeadTimeoutSeconds: Int = 10
+        public var requestHeadTimeoutSeconds: Int = 30
         /// A request body (and a response being sent) must move at least this many bytes per second,
         /// measured over windows of `requestHeadTimeoutSeconds`; slower → 408 / closed.
         public var minBytesPerSecond: Int = 1024

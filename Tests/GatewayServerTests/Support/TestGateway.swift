@@ -33,7 +33,7 @@ final class TestGateway: GatewayEndpoint, @unchecked Sendable {
         config.server.listen = "127.0.0.1:0"
         config.server.eventLoops = 2
         // Tests share 2 cores with many others: a client may not get its first request out within
-        // the 10 s default. The timeout tests set their own.
+        // the 30 s default. The timeout tests set their own.
         config.server.handshakeTimeoutSeconds = 120
         config.auth.hs256Secret = Self.secret
         config.history.path = "history.sqlite"
