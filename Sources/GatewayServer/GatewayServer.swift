@@ -68,10 +68,11 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
             blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
+        let hosts = HostPolicy(defaultHost: config.server.defaultHost, grants: config.hosts)
         http = HTTPAPI(
-            publish: PublishRoute(authenticator: authenticator, pipeline: pipeline),
+            publish: PublishRoute(authenticator: authenticator, pipeline: pipeline, hosts: hosts),
             notifications: NotificationsRoute(authenticator: authenticator, engine: engine, chain: chain, pool: blockingPool,
-                                              defaultHost: config.server.defaultHost, limit: config.history.perRecipient),
+                                              hosts: hosts, limit: config.history.perRecipient),
             context: ContextRoute(authenticator: authenticator, chain: chain),
             status: StatusRoutes(delivery: fanOut, engine: engine, chain: chain, metrics: metrics),
             attachments: AttachmentRoutes(service: attachments, authenticator: authenticator, chain: chain, pool: blockingPool,
@@ -83,7 +84,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
             fanOut: fanOut,
             replay: HistoryReplay(engine: engine, chain: chain, pool: blockingPool, limit: config.history.perRecipient, logger: logger),
-            defaultHost: config.server.defaultHost,
+            hosts: hosts,
             reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
                           frameBurst: config.server.clientFrameBurst),
             writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds),

@@ -81,9 +81,31 @@ extension ConfigMapper {
         case "history": config.history = read(table, into: config.history, label: label, fields: GatewayConfig.historyFields)
         case "attachments":
             config.attachments = read(table, into: config.attachments, label: label, fields: GatewayConfig.attachmentsFields)
+        case "hosts": config.hosts = readHosts(table)
         case "engine": config.engine = read(table, into: config.engine, label: label, fields: GatewayConfig.engineFields)
         default: config.redis = read(table, into: config.redis, label: label, fields: GatewayConfig.redisFields)
         }
+    }
+
+    /// `[hosts]`: each key a host, each value the principals allowed on it (strings, or "*").
+    private mutating func readHosts(_ table: TOMLTable) -> [String: [String]] {
+        var hosts: [String: [String]] = [:]
+        for (host, item) in table.entries {
+            guard case .array(let nodes) = item.value.value else {
+                wrongType(host, item, in: "[hosts]", expected: "an array of principals (strings, or \"*\" for any token)")
+                continue
+            }
+            var principals: [String] = []
+            for node in nodes {
+                guard case .string(let principal) = node.value, !principal.isEmpty else {
+                    fail("config.wrong_type", "each principal of '\(host)' in [hosts] must be a non-empty string", at: node.position)
+                    continue
+                }
+                principals.append(principal)
+            }
+            hosts[host] = principals
+        }
+        return hosts
     }
 
     /// `[[plugins]]` blocks (or an array of inline tables), in file order: that order is the chain.

@@ -169,6 +169,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var pluginDirectory: String? = nil
     /// The handler chain, in file order.
     public var plugins: [Plugin] = []
+    /// `[hosts]`: host → principals whose tokens may use it ("*": any token). Empty: one host,
+    /// `server.default_host`, for everyone.
+    public var hosts: [String: [String]] = [:]
     /// Folder of the config file; relative paths in the config resolve against it.
     public var baseDirectory: String = "."
 

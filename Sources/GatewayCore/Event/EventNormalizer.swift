@@ -164,7 +164,9 @@ public enum EventNormalizer {
         }
         let source = JSON.object()
         source.set("id", publisher.id)
-        source.set("title", (publisher.title ?? given["title"].string).map { JSON.string($0) } ?? .null())
+        // The title comes from the token only: a nameless publisher must not pick a name
+        // ("Site Administrator") that recipients would trust.
+        source.set("title", publisher.title.map { JSON.string($0) } ?? .null())
         if let avatar = given["avatar"].string { source.set("avatar", avatar) }
         return source
     }

@@ -12,7 +12,7 @@ struct NotificationsRoute: Sendable {
     let engine: any EventEngine
     let chain: ChainReference
     let pool: NIOThreadPool
-    let defaultHost: String
+    let hosts: HostPolicy
     /// [history] per_recipient.
     let limit: Int
 
@@ -27,7 +27,11 @@ struct NotificationsRoute: Sendable {
             return eventLoop.makeSucceededFuture(.error(GatewayError(
                 code: "request.bad_since", message: "'since' must be an ISO 8601 timestamp or an event id.", status: 400)))
         }
-        let host = request.target.query["host"] ?? request.head.headers.first(name: "Origin") ?? defaultHost
+        let host: String
+        switch hosts.resolve(explicit: request.target.query["host"], origin: request.head.headers.first(name: "Origin"), for: identity) {
+        case .success(let value): host = value
+        case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
+        }
         let reader = Recipient(id: identity.id, principals: identity.principals, host: host)
         let engine = self.engine, limit = self.limit, chain = self.chain.current
         return pool.runIfActive(eventLoop: eventLoop) { () -> HTTPResponse in

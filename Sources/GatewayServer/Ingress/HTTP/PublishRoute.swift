@@ -7,6 +7,7 @@ import NIOCore
 struct PublishRoute: Sendable {
     let authenticator: Authenticator
     let pipeline: EventPipeline
+    let hosts: HostPolicy
 
     func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
         let identity: Identity
@@ -22,9 +23,14 @@ struct PublishRoute: Sendable {
         } catch {
             return eventLoop.makeSucceededFuture(.error(.invalidEvent("invalid_json", "The body is not valid JSON: \(error)")))
         }
+        let host: String
+        switch hosts.resolve(explicit: input.view["host"].string, origin: request.head.headers.first(name: "Origin"), for: identity) {
+        case .success(let value): host = value
+        case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
+        }
         let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
-        pipeline.publish(input, from: publisher, ingress: .http, hostFallback: request.head.headers.first(name: "Origin")) { result in
+        pipeline.publish(input, from: publisher, ingress: .http, hostFallback: host) { result in
             switch result {
             case .success(let id):
                 let body = JSON.object()

@@ -17,6 +17,8 @@ struct ClientProtocol: Sendable {
     let host: String
     let pipeline: EventPipeline
     let rooms: RoomSignals
+    /// Which other hosts this identity may name in an event's `host`.
+    let hosts: HostPolicy
 
     private var publisher: Publisher {
         Publisher(id: identity.id, title: identity.title, principals: identity.principals)
@@ -56,6 +58,10 @@ struct ClientProtocol: Sendable {
         let event = frame["event"]
         guard event.isObject, let input = event.retained() else {
             connection.sendError(ref: ref, .invalidEvent("not_object", "'event' must be a JSON object."))
+            return
+        }
+        if case .failure(let error) = hosts.resolve(explicit: event["host"].string, origin: host, for: identity) {
+            connection.sendError(ref: ref, error)
             return
         }
         let answer = NIOLoopBound((connection, frame), eventLoop: loop)

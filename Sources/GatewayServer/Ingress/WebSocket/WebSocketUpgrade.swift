@@ -23,8 +23,8 @@ struct WebSocketEndpoint: Sendable {
     let rooms: RoomSignals
     let fanOut: FanOut
     let replay: HistoryReplay
-    /// The host of a client that sends no Origin.
-    let defaultHost: String
+    /// The host a connection belongs to (from its Origin, within what its token may use).
+    let hosts: HostPolicy
     let reader: ClientFrameReader.Settings
     let writer: ClientConnection.Settings
     let metrics: GatewayMetrics
@@ -55,7 +55,7 @@ struct WebSocketEndpoint: Sendable {
         try operations.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: reader.maxMessageBytes))
         try operations.addHandler(ClientFrameReader(
-            connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline, rooms: rooms), settings: reader))
+            connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline, rooms: rooms, hosts: hosts), settings: reader))
         try operations.addHandler(connection)
         fanOut.register(connection, channel: channel)
         if let resumeAfter { replay.run(connection, after: resumeAfter, on: channel.eventLoop) }
@@ -87,7 +87,14 @@ struct WebSocketEndpoint: Sendable {
                 }
                 resumeAfter = value
             }
-            let host = head.headers.first(name: "Origin") ?? defaultHost
+            let host: String
+            switch hosts.resolve(explicit: nil, origin: head.headers.first(name: "Origin"), for: identity) {
+            case .success(let value): host = value
+            case .failure(let error):
+                metrics.upgradesRefused.increment()
+                setup.refusal = error
+                return nil
+            }
             setup.accepted = (identity, host, resumeAfter)
             var headers = HTTPHeaders()
             if credentials.viaSubprotocol {
