@@ -18,7 +18,7 @@ struct MessageTypeFilter: RecipientFilterPlugin {
 
     init(config: JSONView, host: PluginHost) throws(PluginConfigError) {
         let reader = try PluginConfig(config, codePrefix: "message_type_filter", allowedKeys: [
-            "field", "types", "allowed_principals", "redact", "redact_fields", "remove_fields",
+            "field", "types", "allowed_principals", "redact", "redact_fields", "keep_fields", "remove_fields",
         ])
         let field = try reader.string("field", default: "type")
         fieldPath = field.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
@@ -30,9 +30,12 @@ struct MessageTypeFilter: RecipientFilterPlugin {
             throw reader.error("no_types", "types is empty, so this filter would do nothing; list at least one restricted type")
         }
         allowedPrincipals = try reader.strings("allowed_principals", default: [])
-        redaction = try reader.bool("redact", default: false) ? try Redaction(reader: reader) : nil
-        if redaction == nil && (reader.has("redact_fields") || reader.has("remove_fields")) {
-            throw reader.error("redaction_disabled", "redact_fields / remove_fields are set but redact is false; set redact = true or remove them")
+        // A nested type field ("data.kind") is not kept: keeping its top-level object would keep
+        // everything beside the type.
+        redaction = try reader.bool("redact", default: false)
+            ? try Redaction(reader: reader, typeField: fieldPath.count == 1 ? fieldPath[0] : nil) : nil
+        if redaction == nil && (reader.has("redact_fields") || reader.has("keep_fields") || reader.has("remove_fields")) {
+            throw reader.error("redaction_disabled", "redact_fields / keep_fields are set but redact is false; set redact = true or remove them")
         }
         if allowedPrincipals.isEmpty {
             host.log(.warning, "message-type-filter: allowed_principals is empty; nobody sees events of type \(restrictedTypes.sorted())")

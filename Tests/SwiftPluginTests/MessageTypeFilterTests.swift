@@ -8,7 +8,7 @@ struct MessageTypeFilterTests {
     let plugin: PluginLibrary
     init() throws { plugin = try PluginLibrary.load("MessageTypeFilter") }
 
-    static let secret = #"{"category": "chat", "type": "secret", "title": "Plan", "message": "the code is 1234", "attachments": [{"type": "image"}]}"#
+    static let secret = #"{"category": "chat", "type": "secret", "title": "Plan", "message": "the code is 1234", "attachments": [{"type": "image"}], "data": {"pin": "1234"}, "url": "http://example.com/plan"}"#
     static let admin = #"{"id": "alice", "principals": ["alice", "role:superuser"], "host": "http://example.com"}"#
     static let user = #"{"id": "bob", "principals": ["bob", "group:staff"], "host": "http://example.com"}"#
 
@@ -39,12 +39,12 @@ struct MessageTypeFilterTests {
         #expect(instance.filter(hr, recipient: try JSON.parse(#"{"principals": "bob"}"#)).result == gw_result(GW_DROP))
     }
 
-    @Test("redact mode delivers a fresh copy with fields replaced and removed")
+    @Test("redact mode delivers a fresh copy with only the kept fields, replacements and the type")
     func redactMode() throws {
         let instance = try plugin.instance(#"""
             {"allowed_principals": ["role:superuser"], "redact": true,
              "redact_fields": {"message": "This message is hidden.", "title": ""},
-             "remove_fields": ["attachments"]}
+             "keep_fields": ["id", "category"]}
             """#, host: TestHost())
         defer { instance.destroy() }
         let secret = try JSON.parse(Self.secret)
@@ -58,12 +58,24 @@ struct MessageTypeFilterTests {
             #expect(view["message"].string == "This message is hidden.")
             #expect(view["title"].string == "")
             #expect(!view["attachments"].exists)
+            #expect(!view["data"].exists && !view["url"].exists, "fields nobody listed stay out (fail closed)")
             #expect(view["redacted"].bool == true)
             #expect(view["type"].string == "secret")
         }
         // The borrowed event is untouched.
         #expect(secret.encodedString() == (try JSON.parse(Self.secret)).encodedString())
         #expect(instance.filter(secret, recipient: try JSON.parse(Self.admin)).result == gw_result(GW_OK))
+    }
+
+    @Test("remove_fields (a deny-list) is refused with a pointer to keep_fields")
+    func removeFieldsRefused() throws {
+        switch try plugin.create(#"{"redact": true, "remove_fields": ["url"]}"#, host: TestHost()) {
+        case .success(let instance):
+            instance.destroy()
+            Issue.record("remove_fields was accepted")
+        case .failure(let failure):
+            #expect(failure.message.contains("keep_fields"), "\(failure.message)")
+        }
     }
 
     @Test("redact without fields blanks the message text")
@@ -73,7 +85,8 @@ struct MessageTypeFilterTests {
         let answer = instance.filter(try JSON.parse(Self.secret), recipient: try JSON.parse(Self.admin))
         #expect(answer.result == gw_result(GW_REDACT))
         #expect(answer.read { $0["message"].string } == "")
-        #expect(answer.read { $0["title"].string } == "Plan")
+        #expect(answer.read { $0["title"].exists } == false, "the title is not on the default allow-list")
+        #expect(answer.read { $0["type"].string } == "secret")
     }
 
     @Test("the type may live in a nested field")
@@ -102,7 +115,8 @@ struct MessageTypeFilterTests {
         (#"{"redact_fields": {"message": ""}}"#, "message_type_filter.redaction_disabled:"),
         (#"{"redact": "yes"}"#, "message_type_filter.bad_type:"),
         (#"{"roles": ["admin"]}"#, "message_type_filter.unknown_key:"),
-        (#"{"redact": true, "remove_fields": [1]}"#, "message_type_filter.bad_type:"),
+        (#"{"redact": true, "keep_fields": [1]}"#, "message_type_filter.bad_type:"),
+        (#"{"redact": true, "remove_fields": ["url"]}"#, "message_type_filter.remove_fields_replaced:"),
     ])
     func badConfig(config: String, code: String) throws {
         let message = try plugin.createError(config, host: TestHost())
