@@ -7,7 +7,7 @@ import Testing
 struct DocumentedConfigTests {
     static let examples: [(product: String, config: String)] = [
         ("CategoryTargets", #"{"admin_principal": "system:admin", "site_managers": ["group:site-managers"], "categories": {"pyams.test": ["test:user"], "chat.direct": "event-principals", "chat.room": {"event_principals": true, "groups": ["group:moderators"]}}}"#),
-        ("MessageTypeFilter", #"{"field": "type", "types": ["secret"], "allowed_principals": ["role:superuser"], "redact": true, "remove_fields": ["attachments", "url"], "redact_fields": {"message": "This message is not visible to you."}}"#),
+        ("MessageTypeFilter", #"{"field": "type", "types": ["secret"], "allowed_principals": ["role:superuser"], "redact": true, "keep_fields": ["id", "category", "timestamp", "host", "source", "target"], "redact_fields": {"message": "This message is not visible to you."}}"#),
         ("AttachmentValidator", #"{"types": ["image", "pdf", "youtube", "object_reference"], "accepted_mime": ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"], "accepted_extensions": ["png", "jpg", "jpeg", "gif", "webp", "pdf"], "max_bytes": 5242880}"#),
     ]
 
