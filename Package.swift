@@ -6,10 +6,12 @@
 //   → EventPipeline: id → normalize →    GatewayCore/Pipeline, GatewayCore/Event
 //     attachments → targets (plugins)    GatewayCore/Chain + the plugins in Plugins/
 //   → engine: record + deliver           GatewayCore/Engine (the EventEngine seam),
-//                                        GatewayEngine (MemoryEngine), GatewayStore (SQLite)
+//                                        GatewayEngine (MemoryEngine; RedisEngine: several nodes),
+//                                        GatewayStore (SQLite), GatewayRedis (hiredis connections)
 //   → this node's connections            GatewayServer/Delivery (FanOut, LoopShard, ClientConnection)
 //   → what each recipient gets           GatewayCore/Routing/RecipientView (filter plugins)
-// GatewayCore knows no sockets; GatewayServer is the only module that does.
+// GatewayCore knows no sockets; GatewayServer (clients) and GatewayRedis (Redis, on threads of
+// its own) are the only modules that do.
 import PackageDescription
 
 let package = Package(

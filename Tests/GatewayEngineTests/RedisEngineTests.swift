@@ -104,6 +104,56 @@ import Testing
         #expect(sink.events.map(\.id) == [before, after], "the refused event was never delivered")
     }
 
+    /// Node B loses Redis (its user is disabled and its connections killed) while A publishes:
+    /// when B is back, it finds that the sequence moved past what it received and asks its
+    /// connections to resume from history. A reconnect with nothing missed does not.
+    @Test func aNodeThatMissedEventsWhileDisconnectedResynchronizes() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        try redis.command(["ACL", "SETUSER", "nodeb", "on", ">pw", "~*", "&*", "+@all"])
+        let (a, _) = try node(redis)
+        let sinkB = RecordingSink()
+        let b = RedisEngine(settings: .init(endpoint: RedisEndpoint(host: "127.0.0.1", port: redis.port, username: "nodeb", password: "pw"),
+                                            historyPerPrincipal: 50),
+                            logger: Self.logger, local: sinkB)
+        try b.start()
+        defer { a.stop(); b.stop() }
+        try eventually("B healthy") { b.status.isHealthy }
+        _ = try publish(a, sender: "alice", targets: ["bob"], message: "seen by both")
+        try eventually("B received it") { sinkB.events.count == 1 }
+
+        // Nothing missed: B's connections drop and come back, no resync.
+        try redis.command(["CLIENT", "KILL", "USER", "nodeb"])
+        try eventually("B notices") { !b.status.isHealthy }
+        try eventually("B back") { b.status.isHealthy }
+        #expect(sinkB.resyncs == 0)
+
+        try redis.command(["ACL", "SETUSER", "nodeb", "off"])
+        try redis.command(["CLIENT", "KILL", "USER", "nodeb"])
+        try eventually("B is cut off") { !b.status.isHealthy }
+        for number in 0..<3 { _ = try publish(a, sender: "alice", targets: ["bob"], message: "missed \(number)") }
+        try redis.command(["ACL", "SETUSER", "nodeb", "on"])
+        try eventually("B back again") { b.status.isHealthy }
+        try eventually("B asked its connections to resume") { sinkB.resyncs == 1 }
+        #expect(sinkB.events.count == 1, "the missed events did not arrive live")
+        let after = try publish(a, sender: "alice", targets: ["bob"], message: "live again")
+        try eventually("live delivery resumed") { sinkB.events.last?.id == after }
+        #expect(sinkB.resyncs == 1)
+    }
+
+    @Test func backoffDoublesWithJitterUpToTheMaximumAndResets() {
+        var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(1))
+        var generator = SystemRandomNumberGenerator()
+        let delays = (0..<6).map { _ in backoff.delay(using: &generator) }
+        let bases: [Duration] = [.milliseconds(100), .milliseconds(200), .milliseconds(400), .milliseconds(800), .seconds(1), .seconds(1)]
+        for (delay, base) in zip(delays, bases) {
+            #expect(delay >= base * 0.8 && delay <= base * 1.2, "\(delay) within ±20 % of \(base)")
+        }
+        backoff.reset()
+        let first = backoff.delay(using: &generator)
+        #expect(first <= .milliseconds(120))
+    }
+
     @Test func aRefusedPasswordIsAnErrorAtStart() throws {
         let redis = try RedisServer(arguments: ["--requirepass", "right"])
         defer { redis.stop() }
