@@ -79,6 +79,18 @@ import Testing
         #expect(try history(b, after: early, principals: ["bob"], excluding: "bob").isEmpty)
     }
 
+    /// More was missed than a stream keeps: the resume gets the newest kept events, in order.
+    @Test func resumeAfterAnEventTheStreamNoLongerHolds() throws {
+        let redis = try RedisServer()
+        defer { redis.stop() }
+        let (a, _) = try node(redis, perPrincipal: 20)
+        defer { a.stop() }
+        var ids: [Int64] = []
+        for number in 0..<50 { ids.append(try publish(a, sender: "app", targets: ["bob", "carol"], message: "n\(number)")) }
+        let resumed = try history(a, after: ids[4], principals: ["bob"], excluding: "bob")
+        #expect(resumed.map(\.id) == Array(ids.suffix(20)))
+    }
+
     @Test func redisDownRefusesThenRecoversWithIdsStillIncreasing() throws {
         let redis = try RedisServer()
         defer { redis.stop() }

@@ -139,11 +139,13 @@ final class LoadPublisher: Sendable {
 }
 
 /// A client that behaves as the protocol asks: on a closed connection it reconnects — to the
-/// next node when its node is gone — with `?last_id=` of the last event it received.
+/// next node when its node is gone — with `?last_id=` of the last event it received; when a
+/// resume answers `history.unavailable` (Redis was not reachable for the read), it resumes
+/// again from the same id, ignoring what it already has.
 final class ResumingSubscriber: Sendable {
     private let nodes: [GatewayNodeProcess]
     private let token: String
-    private let state = Mutex<(received: [Int], reconnects: Int, stopped: Bool)>(([], 0, false))
+    private let state = Mutex<(received: [Int], reconnects: Int, stopped: Bool, resumeFrom: Int?, retrying: Bool)>(([], 0, false, nil, false))
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     init(nodes: [GatewayNodeProcess], token: String) {
@@ -179,8 +181,13 @@ final class ResumingSubscriber: Sendable {
         var nodeIndex = 0
         while !state.withLock({ $0.stopped }) {
             guard let current = client else {
-                // Reconnect: this node first, then the others, with the last id seen.
-                let lastId = received.last
+                // Reconnect: this node first, then the others, with the last id seen (or the
+                // id a failed resume started from).
+                let lastId = state.withLock { state -> Int? in
+                    let from = state.retrying ? state.resumeFrom : state.received.last
+                    state.resumeFrom = from
+                    return from
+                }
                 for attempt in 0..<nodes.count {
                     let node = nodes[(nodeIndex + attempt) % nodes.count]
                     guard node.isRunning else { continue }
@@ -198,8 +205,16 @@ final class ResumingSubscriber: Sendable {
                 let message = try await current.next(timeout: .milliseconds(500))
                 switch message {
                 case .text(let text):
-                    if let frame = try? JSON.parse(text), frame.view["type"].string == nil, let id = frame.view["id"].int {
-                        state.withLock { $0.received.append(id) }
+                    guard let frame = try? JSON.parse(text) else { break }
+                    if frame.view["type"].string == nil, let id = frame.view["id"].int {
+                        state.withLock { state in
+                            // After a failed resume, the retry repeats what arrived live meanwhile.
+                            if !(state.retrying && state.received.contains(id)) { state.received.append(id) }
+                        }
+                    } else if frame.view["error"]["code"].string == "history.unavailable" {
+                        state.withLock { $0.retrying = true }
+                        await current.close()
+                        client = nil
                     }
                 case .close, .disconnected:
                     await current.close()

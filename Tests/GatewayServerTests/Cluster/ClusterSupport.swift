@@ -28,7 +28,7 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
         kind = "redis"
         [history]
         path = "history.sqlite"
-        per_recipient = 200
+        per_recipient = 10000
         [redis]
         url = "redis://127.0.0.1:\(redisPort)/0"
         \(extraConfig)
