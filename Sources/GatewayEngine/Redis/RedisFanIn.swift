@@ -29,6 +29,10 @@ final class RedisFanIn: RedisSubscriptionHandler {
         var lastEventId: Int64 = 0
         /// Set between `subscribed` and `caughtUp`: numbers in (from, to] must all arrive.
         var expected: (from: Int64, to: Int64, arrived: Int64)?
+        /// What arrived while `expected` is set, not yet handed on: if a gap is found, the
+        /// connections are closed first and these come back to the clients from history — a
+        /// client must never see an event from after the gap before the gap itself.
+        var held: [RedisEnvelope] = []
     }
 
     private let window = Mutex(Window())
@@ -76,28 +80,40 @@ final class RedisFanIn: RedisSubscriptionHandler {
             logger.warning("redis engine: a message on the channel is not an event; ignored", metadata: ["error": "\(error)"])
             return
         }
-        if !envelope.isSignal {
-            // Pub/sub never repeats a message on one connection, and a new connection only gets
-            // what is published after it subscribed: no duplicates to filter here.
-            window.withLock { window in
-                window.lastSeen = max(window.lastSeen ?? 0, envelope.sequence)
-                window.lastEventId = max(window.lastEventId, envelope.id)
-                if let expected = window.expected, envelope.sequence > expected.from, envelope.sequence <= expected.to {
-                    window.expected!.arrived += 1
+        // Pub/sub never repeats a message on one connection, and a new connection only gets
+        // what is published after it subscribed: no duplicates to filter here.
+        let holding = window.withLock { window -> Bool in
+            guard let expected = window.expected else {
+                if !envelope.isSignal {
+                    window.lastSeen = max(window.lastSeen ?? 0, envelope.sequence)
+                    window.lastEventId = max(window.lastEventId, envelope.id)
                 }
+                return false
             }
+            if !envelope.isSignal, envelope.sequence > expected.from, envelope.sequence <= expected.to {
+                window.expected!.arrived += 1
+            }
+            window.held.append(envelope)
+            return true
         }
-        local.deliver(envelope)
+        if !holding { local.deliver(envelope) }
     }
 
     func caughtUp() {
-        let missed = window.withLock { window -> Int64 in
-            guard let expected = window.expected else { return 0 }
+        let (missed, held) = window.withLock { window -> (Int64, [RedisEnvelope]) in
+            guard let expected = window.expected else { return (0, []) }
             window.expected = nil
-            window.lastSeen = max(window.lastSeen ?? 0, expected.to)
-            return (expected.to - expected.from) - expected.arrived
+            let held = window.held
+            window.held.removeAll()
+            let events = held.filter { !$0.isSignal }
+            window.lastSeen = max(window.lastSeen ?? 0, expected.to, events.map(\.sequence).max() ?? 0)
+            window.lastEventId = max(window.lastEventId, events.map(\.id).max() ?? 0)
+            return ((expected.to - expected.from) - expected.arrived, held)
         }
-        guard missed > 0 else { return }
+        guard missed > 0 else {
+            held.forEach(local.deliver)
+            return
+        }
         logger.warning("redis engine: events were published while this node's subscription was down; closing its connections so clients recover with last_id",
                        metadata: ["missed_at_most": "\(missed)"])
         onResync()
@@ -105,7 +121,12 @@ final class RedisFanIn: RedisSubscriptionHandler {
     }
 
     func disconnected(_ error: RedisConnectionError) {
-        window.withLock { $0.expected = nil }
+        // Held messages were not handed on and do not count as seen: the next subscription
+        // finds them missing and the clients recover them from history.
+        window.withLock { window in
+            window.expected = nil
+            window.held.removeAll()
+        }
         onState(false)
     }
 }

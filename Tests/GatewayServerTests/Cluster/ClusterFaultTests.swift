@@ -46,7 +46,7 @@ import Testing
             let received = subscriber.received
             #expect(Set(received).count == received.count, "no event twice")
             let missing = Set(acknowledged).subtracting(received)
-            #expect(missing.isEmpty, "acknowledged but never delivered: \(missing.sorted())")
+            #expect(missing.isEmpty, "acknowledged but never delivered: \(missing.sorted()); reconnects \(subscriber.reconnects), errors \(subscriber.errors), received around the gap: \(received.filter { id in missing.contains(where: { abs($0 - id) < 3 }) })")
             await subscriber.stop()
         }
     }
@@ -155,6 +155,9 @@ final class ResumingSubscriber: Sendable {
 
     var received: [Int] { state.withLock { $0.received } }
     var reconnects: Int { state.withLock { $0.reconnects } }
+    /// Error codes and close codes seen, for failure messages.
+    var errors: [String] { notes.withLock { $0 } }
+    private let notes = Mutex<[String]>([])
 
     /// Connects to the first node (so the test knows it is registered), then reads in the background.
     func start() async throws {
@@ -211,12 +214,15 @@ final class ResumingSubscriber: Sendable {
                             // After a failed resume, the retry repeats what arrived live meanwhile.
                             if !(state.retrying && state.received.contains(id)) { state.received.append(id) }
                         }
-                    } else if frame.view["error"]["code"].string == "history.unavailable" {
+                    } else if let code = frame.view["error"]["code"].string {
+                        notes.withLock { $0.append(code) }
+                        guard code == "history.unavailable" else { break }
                         state.withLock { $0.retrying = true }
                         await current.close()
                         client = nil
                     }
                 case .close, .disconnected:
+                    notes.withLock { $0.append("\(message)") }
                     await current.close()
                     client = nil
                 default:
