@@ -7,12 +7,12 @@ import Testing
 /// WebSocket keep-alive: the server pings every client; one that stops answering (a half-open
 /// socket, a frozen peer) is closed and unregistered; one that answers stays.
 @Suite struct KeepAliveTests {
-    /// Pings every second; a client has 3 s to answer, so the registration is visible for a
-    /// while even on a busy machine.
+    /// Pings every second; a client has 5 s to answer, so the registration stays visible long
+    /// enough to be seen even on a busy machine.
     private func gateway() throws -> TestGateway {
         try TestGateway { config in
             config.server.pingIntervalSeconds = 1
-            config.server.pongTimeoutSeconds = 3
+            config.server.pongTimeoutSeconds = 5
         }
     }
 
@@ -22,17 +22,18 @@ import Testing
         // A raw socket that completes the upgrade and then never reads or writes again.
         let silent = try RawWebSocket.upgrade(port: gateway.port, token: gateway.token("silent", principals: ["silent"]))
         defer { close(silent.fd) }
-        for _ in 0..<100 where gateway.server.connectionCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        // Registration follows the 101 write, so the client may see the upgrade a moment earlier.
+        for _ in 0..<300 where gateway.server.connectionCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(gateway.server.connectionCount == 1)
 
-        // Pinged at 1 s, no pong within 3 s: gone well before this generous bound.
-        for _ in 0..<300 where gateway.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(50)) }
+        // Pinged at 1 s, no pong within 5 s: gone well before this generous bound.
+        for _ in 0..<600 where gateway.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(50)) }
         #expect(gateway.server.connectionCount == 0, "the silent client is no longer registered")
         let health = try gateway.http("GET", "/healthz").json()
         #expect(health.view["connections"].int == 0)
 
         // What the socket got: pings, then the end of the connection.
-        let received = RawWebSocket.readUntilClosed(silent.fd, timeoutSeconds: 10)
+        let received = RawWebSocket.readUntilClosed(silent.fd, timeoutSeconds: 30)
         #expect(received.closedByPeer, "the server closed the TCP connection")
         #expect(received.opcodes.contains(0x9), "the server sent a ping first")
         let metrics = try gateway.http("GET", "/metrics").text
