@@ -19,23 +19,25 @@ import Testing
     @Test func aClientThatNeverAnswersPingsIsClosedAndUnregistered() async throws {
         let gateway = try gateway()
         defer { gateway.stop() }
-        // A raw socket that completes the upgrade and then never reads or writes again.
-        let silent = try RawWebSocket.upgrade(port: gateway.port, token: gateway.token("silent", principals: ["silent"]))
+        // An event waiting in history: replayed right after the connection is registered, it
+        // proves the registration without racing the keep-alive.
+        let app = gateway.token("app", publish: true)
+        #expect(try gateway.publish(#"{"category":"c","message":"missed","target":{"principals":["silent"]}}"#, token: app).status == 202)
+        // A raw socket that completes the upgrade and then never answers anything.
+        let silent = try RawWebSocket.upgrade(port: gateway.port, token: gateway.token("silent", principals: ["silent"]),
+                                              query: "?last_id=0")
         defer { close(silent.fd) }
-        // Registration follows the 101 write, so the client may see the upgrade a moment earlier.
-        for _ in 0..<300 where gateway.server.connectionCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(gateway.server.connectionCount == 1)
 
-        // Pinged at 1 s, no pong within 5 s: gone well before this generous bound.
+        // Pinged at 1 s, no pong within 5 s: closed and unregistered well before this generous bound.
+        let received = RawWebSocket.readUntilClosed(silent.fd, leftover: silent.leftover, timeoutSeconds: 60)
+        #expect(received.closedByPeer, "the server closed the TCP connection")
+        #expect(received.opcodes.first == 0x1, "the replayed event: the connection was registered")
+        #expect(received.opcodes.contains(0x9), "the server pinged")
+        #expect(received.opcodes.last == 0x8, "then closed")
         for _ in 0..<600 where gateway.server.connectionCount > 0 { try await Task.sleep(for: .milliseconds(50)) }
         #expect(gateway.server.connectionCount == 0, "the silent client is no longer registered")
         let health = try gateway.http("GET", "/healthz").json()
         #expect(health.view["connections"].int == 0)
-
-        // What the socket got: pings, then the end of the connection.
-        let received = RawWebSocket.readUntilClosed(silent.fd, timeoutSeconds: 30)
-        #expect(received.closedByPeer, "the server closed the TCP connection")
-        #expect(received.opcodes.contains(0x9), "the server sent a ping first")
         let metrics = try gateway.http("GET", "/metrics").text
         #expect(metrics.contains("gateway_ping_timeouts_total"))
     }
@@ -71,7 +73,7 @@ enum RawWebSocket {
         let leftover: [UInt8]
     }
 
-    static func upgrade(port: Int, token: String) throws -> Upgraded {
+    static func upgrade(port: Int, token: String, query: String = "") throws -> Upgraded {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw TestFailure("socket() failed") }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
@@ -84,7 +86,7 @@ enum RawWebSocket {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw TestFailure("connect failed") }
-        let request = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        let request = "GET /ws\(query) HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
             + "Authorization: Bearer \(token)\r\n\r\n"
         try RawHTTP.sendAll(fd, Array(request.utf8))
@@ -103,10 +105,10 @@ enum RawWebSocket {
     }
 
     /// Reads until the peer closes (or the timeout): the opcodes of the server frames seen.
-    static func readUntilClosed(_ fd: Int32, timeoutSeconds: Int) -> (opcodes: [UInt8], closedByPeer: Bool) {
+    static func readUntilClosed(_ fd: Int32, leftover: [UInt8] = [], timeoutSeconds: Int) -> (opcodes: [UInt8], closedByPeer: Bool) {
         var timeout = timeval(tv_sec: timeoutSeconds, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var bytes: [UInt8] = []
+        var bytes = leftover
         var chunk = [UInt8](repeating: 0, count: 4096)
         var closedByPeer = false
         while true {
@@ -115,12 +117,21 @@ enum RawWebSocket {
             if count < 0 { closedByPeer = errno == ECONNRESET; break }
             bytes.append(contentsOf: chunk[0..<count])
         }
-        // Server frames are unmasked with payloads under 126 bytes here: opcode, length, payload.
+        // Server frames are unmasked: opcode, 7-bit length (126: 16-bit follows, 127: 64-bit), payload.
         var opcodes: [UInt8] = []
         var index = 0
         while index + 1 < bytes.count {
             opcodes.append(bytes[index] & 0x0F)
-            index += 2 + Int(bytes[index + 1] & 0x7F)
+            var length = Int(bytes[index + 1] & 0x7F)
+            var header = 2
+            if length == 126, index + 4 <= bytes.count {
+                length = Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+                header = 4
+            } else if length == 127, index + 10 <= bytes.count {
+                length = (2..<10).reduce(0) { $0 << 8 | Int(bytes[index + $1]) }
+                header = 10
+            }
+            index += header + length
         }
         return (opcodes, closedByPeer)
     }
