@@ -123,17 +123,18 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                                              limits: .init(config.server), metrics: GatewayMetrics.shared, logger: logger)
         let quiescing = self.quiescing
         let bound = try ServerBootstrap(group: group)
-            .serverChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
-                }
-            }
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark,
                                 value: .init(low: config.server.maxOutboundBytes / 2, high: config.server.maxOutboundBytes))
-            .serverChannelInitializer { ConnectionPipeline.configureListener($0) }
+            // One listener initializer (a second would replace the first): accept backoff, then
+            // the drain's record of every accepted connection.
+            .serverChannelInitializer { channel in
+                ConnectionPipeline.configureListener(channel).flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelInitializer { connections.configure($0) }
             .bind(host: hostName, port: port)
             .wait()

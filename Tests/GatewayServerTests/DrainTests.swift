@@ -19,7 +19,7 @@ import Testing
     }
 
     @Test func sigtermAnswersTheRequestInFlightClosesWebSocketsAndFlushesHistory() async throws {
-        let gateway = try GatewayProcess(config: config(drainSeconds: 30))
+        let gateway = try DrainableGateway(config: config(drainSeconds: 30))
         let client = gateway.client
         let bob = try await client.connect(client.token("bob", principals: ["bob"]))
         let app = client.token("app", publish: true)
@@ -64,7 +64,7 @@ import Testing
     }
 
     @Test func aRequestThatNeverEndsDoesNotHoldTheDrainPastItsDeadline() async throws {
-        let gateway = try GatewayProcess(config: config(drainSeconds: 1))
+        let gateway = try DrainableGateway(config: config(drainSeconds: 1))
         let stuck = try PartialRequest(port: gateway.port)
         defer { stuck.close() }
         try stuck.send("POST /api/v1/events HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"cat")

@@ -1,5 +1,4 @@
 import Foundation
-<<<<<<< HEAD
 import Testing
 
 #if canImport(Glibc)
@@ -41,33 +40,10 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         process.executableURL = URL(fileURLWithPath: "/bin/sh")
         let limit = openFileLimit.map { "ulimit -n \($0) && " } ?? ""
         process.arguments = ["-c", "\(limit)exec \"$0\" run --config \"$1\" --log-level error", binary, configPath]
-=======
-
-/// The real `gateway` binary in its own process, on a config written to a private folder.
-final class GatewayProcess: @unchecked Sendable {  // used by one test at a time; Process is thread-safe for what we call
-    let folder: String
-    let process = Process()
-    let port: Int
-
-    init(config: String) throws {
-        let products = TestGateway.productsDirectory
-        let binary = products + "/gateway"
-        guard FileManager.default.isExecutableFile(atPath: binary) else { throw TestFailure("build the gateway first: swift build") }
-        folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-process-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-        let text = """
-        plugin_directory = "\(products)"
-        \(config)
-        """
-        try text.write(toFile: folder + "/gateway.conf", atomically: true, encoding: .utf8)
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["run", "--config", folder + "/gateway.conf", "--log-level", "warning"]
->>>>>>> 4a3018f (swift-service-lifecycle: SIGTERM/SIGINT drain (NIOExtras quiescing: in-flight HTTP answered, WebSockets 1001, history flushed, [server] drain_seconds), SIGHUP reload service; WebSocket keep-alive pings ([server] ping_interval_seconds, pong_timeout_seconds); tests with the real binary and a raw socket)
         let output = Pipe()
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-<<<<<<< HEAD
         port = try Self.readPort(from: output, process: process)
     }
 
@@ -106,27 +82,6 @@ final class GatewayProcess: @unchecked Sendable {  // used by one test at a time
     private static func readPort(from pipe: Pipe, process: Process) throws -> Int {
         var seen = ""
         let deadline = Date().addingTimeInterval(30)
-=======
-        port = try Self.readPort(from: output)
-    }
-
-    deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-
-    var client: TestGatewayClient { TestGatewayClient(port: port) }
-
-    func signal(_ number: Int32) { kill(process.processIdentifier, number) }
-
-    /// Waits (polling, up to `seconds`) for the process to exit; its status, or nil if it still runs.
-    func waitForExit(seconds: Double) async throws -> Int32? {
-        let deadline = Date().addingTimeInterval(seconds)
-        while process.isRunning && Date() < deadline { try await Task.sleep(for: .milliseconds(50)) }
-        return process.isRunning ? nil : process.terminationStatus
-    }
-
-    private static func readPort(from pipe: Pipe) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
->>>>>>> 4a3018f (swift-service-lifecycle: SIGTERM/SIGINT drain (NIOExtras quiescing: in-flight HTTP answered, WebSockets 1001, history flushed, [server] drain_seconds), SIGHUP reload service; WebSocket keep-alive pings ([server] ping_interval_seconds, pong_timeout_seconds); tests with the real binary and a raw socket)
         while Date() < deadline {
             let data = pipe.fileHandleForReading.availableData
             if data.isEmpty { break }
@@ -140,7 +95,6 @@ final class GatewayProcess: @unchecked Sendable {  // used by one test at a time
     }
 }
 
-<<<<<<< HEAD
 /// Runs blocking socket work on a thread of its own, so that it does not hold one of the few
 /// cooperative threads the tests running beside it need.
 func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
@@ -160,29 +114,10 @@ final class RawSocket: @unchecked Sendable {
         if var size = receiveBuffer {
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
         }
-=======
-/// A raw TCP connection to 127.0.0.1 for requests the test sends in pieces.
-struct PartialRequest {
-    let fd: Int32
-
-    init(port: Int) throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw TestFailure("socket() failed") }
-        var timeout = timeval(tv_sec: 15, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        guard Self.connect(fd, port: port) else {
-            Glibc.close(fd)
-            throw TestFailure("connect to 127.0.0.1:\(port) refused")
-        }
-    }
-
-    static func connect(_ fd: Int32, port: Int) -> Bool {
->>>>>>> 4a3018f (swift-service-lifecycle: SIGTERM/SIGINT drain (NIOExtras quiescing: in-flight HTTP answered, WebSockets 1001, history flushed, [server] drain_seconds), SIGHUP reload service; WebSocket keep-alive pings ([server] ping_interval_seconds, pong_timeout_seconds); tests with the real binary and a raw socket)
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-<<<<<<< HEAD
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
@@ -248,33 +183,4 @@ struct PartialRequest {
         }
         return nil
     }
-=======
-        return withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        } == 0
-    }
-
-    /// Whether a new TCP connection to `port` is accepted right now.
-    static func accepts(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { Glibc.close(fd) }
-        return connect(fd, port: port)
-    }
-
-    func send(_ text: String) throws { try RawHTTP.sendAll(fd, Array(text.utf8)) }
-
-    /// Everything until the peer closes (or the receive timeout).
-    func readToEnd() -> (bytes: [UInt8], closedByPeer: Bool) {
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count == 0 { return (received, true) }
-            if count < 0 { return (received, errno == ECONNRESET) }
-            received.append(contentsOf: chunk[0..<count])
-        }
-    }
-
-    func close() { _ = Glibc.close(fd) }
->>>>>>> 4a3018f (swift-service-lifecycle: SIGTERM/SIGINT drain (NIOExtras quiescing: in-flight HTTP answered, WebSockets 1001, history flushed, [server] drain_seconds), SIGHUP reload service; WebSocket keep-alive pings ([server] ping_interval_seconds, pong_timeout_seconds); tests with the real binary and a raw socket)
 }
