@@ -3,7 +3,9 @@ import GatewayCore
 import GatewayEngine
 import GatewayStore
 import Logging
+import Dispatch
 import NIOCore
+import NIOExtras
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
@@ -31,6 +33,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private var redis: RedisSubscriber?
     /// Connection limits (`max_connections`, `max_connections_per_ip`), shared by every loop.
     private let admission: ConnectionAdmission
+    /// Tracks every accepted connection so a drain can ask each to finish (NIOExtras).
+    private let quiescing: ServerQuiescingHelper
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
@@ -51,6 +55,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         blockingPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         blockingPool.start()
+        quiescing = ServerQuiescingHelper(group: group)
         let chain = ChainReference(chain)
         self.chain = chain
         let presenceChanges = PresenceChanges()
@@ -87,7 +92,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             hosts: hosts,
             reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
                           frameBurst: config.server.clientFrameBurst),
-            writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds),
+            writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds,
+                          pingInterval: config.server.pingIntervalSeconds > 0 ? .seconds(Int64(config.server.pingIntervalSeconds)) : nil,
+                          pongTimeout: .seconds(Int64(config.server.pongTimeoutSeconds))),
             metrics: metrics, logger: logger)
     }
 
@@ -114,13 +121,20 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         if config.redis.enabled { try startRedisIngress() }
         let connections = ConnectionPipeline(http: http, webSocket: webSocket, admission: admission,
                                              limits: .init(config.server), metrics: GatewayMetrics.shared, logger: logger)
+        let quiescing = self.quiescing
         let bound = try ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelOption(.writeBufferWaterMark,
                                 value: .init(low: config.server.maxOutboundBytes / 2, high: config.server.maxOutboundBytes))
-            .serverChannelInitializer { ConnectionPipeline.configureListener($0) }
+            // One listener initializer (a second would replace the first): accept backoff, then
+            // the drain's record of every accepted connection.
+            .serverChannelInitializer { channel in
+                ConnectionPipeline.configureListener(channel).flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
+                }
+            }
             .childChannelInitializer { connections.configure($0) }
             .bind(host: hostName, port: port)
             .wait()
@@ -172,19 +186,28 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     /// WebSocket clients connected right now.
     public var connectionCount: Int { fanOut.connectionCount }
 
-    /// SIGTERM: stop accepting, close every WebSocket with 1001 (going away), flush history.
-    public func shutdown() {
-        try? channel?.close().wait()
+    /// SIGTERM: the drain. Stops accepting (the listening socket closes), asks every connection
+    /// to finish — an HTTP request in flight gets its answer, then the connection closes; idle
+    /// keep-alive connections close now; WebSockets get close 1001 (going away) — and waits for
+    /// them up to `drainSeconds`. Whatever is still open then is cut. Finally every event the
+    /// engine accepted is flushed to history.
+    ///
+    /// Blocks until done; call it once, from outside the event loops.
+    public func shutdown(drainSeconds: Int = 0) {
         presence.stop()
         redis?.stop()
-        let closes = fanOut.forEachConnection { connection in
-            connection.close(code: .goingAway, reason: "gateway shutting down", immediately: true)
+        let finished = DispatchSemaphore(value: 0)
+        let allClosed = group.next().makePromise(of: Void.self)
+        allClosed.futureResult.whenComplete { _ in finished.signal() }
+        quiescing.initiateShutdown(promise: allClosed)
+        if finished.wait(timeout: .now() + .seconds(drainSeconds)) == .timedOut {
+            logger.warning("drain: connections still open after drain_seconds are cut",
+                           metadata: ["drain_seconds": "\(drainSeconds)", "websockets": "\(fanOut.connectionCount)"])
         }
-        for close in closes { try? close.wait() }
-        engine.shutdown()
-        roomStore.close()
         try? group.syncShutdownGracefully()
         try? blockingPool.syncShutdownGracefully()
+        engine.shutdown()
+        roomStore.close()
         logger.info("gateway stopped")
     }
 }

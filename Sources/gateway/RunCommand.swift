@@ -1,13 +1,14 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import GatewayCore
 import GatewayRedis
 import GatewayServer
 import Logging
 import NIOCore
+import ServiceLifecycle
+import UnixSignals
 
-struct RunCommand: ParsableCommand {
+struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Serve WebSocket clients and the HTTP API. SIGHUP reloads plugins, SIGTERM drains.")
@@ -21,7 +22,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error.")
     var logLevel: String = "info"
 
-    func run() throws {
+    func run() async throws {
         let logger = makeLogger()
         GatewayMetrics.bootstrap()
         let configuration = try loadConfig(logger: logger)
@@ -49,21 +50,26 @@ struct RunCommand: ParsableCommand {
         print("gateway listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
         fflush(stdout)
 
-        let stop = DispatchSemaphore(value: 0)
-        let signals = SignalHandlers()
-        signals.on(SIGHUP) { reload(server: server, host: host, logger: logger) }
-        signals.on(SIGTERM) { stop.signal() }
-        signals.on(SIGINT) { stop.signal() }
-        stop.wait()
-        logger.notice("shutting down: closing connections (1001) and flushing history")
-        server.shutdown()
+        // swift-service-lifecycle owns the signals, one owner each: the group turns SIGTERM and
+        // SIGINT into a graceful shutdown (the drain); ReloadOnHangup owns SIGHUP.
+        let reload = ReloadOnHangup(configPath: config, server: server, host: host, logger: logger)
+        var group = ServiceGroupConfiguration(
+            services: [
+                .init(service: DrainOnShutdown(server: server, drainSeconds: configuration.server.drainSeconds)),
+                .init(service: reload, successTerminationBehavior: .ignore),
+            ],
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // A drain that overruns its own deadline (a stuck flush) is cancelled, not waited for.
+        group.maximumGracefulShutdownDuration = .seconds(configuration.server.drainSeconds + 30)
+        try await ServiceGroup(configuration: group).run()
         PluginHost.waitForPendingDestroys()
     }
 
     private func makeLogger() -> Logger {
+        let level = Logger.Level(rawValue: logLevel) ?? .info
         LoggingSystem.bootstrap { label in
             var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+            handler.logLevel = level
             return handler
         }
         return Logger(label: "gateway")
@@ -77,17 +83,51 @@ struct RunCommand: ParsableCommand {
             throw ExitCode(2)
         }
     }
+}
 
-    /// A reload whose config or plugins are invalid changes nothing and logs every error.
-    private func reload(server: GatewayServer, host: PluginHost, logger: Logger) {
-        logger.notice("SIGHUP: reloading \(config)")
+/// The gateway as a service: runs until the group's graceful shutdown (SIGTERM, SIGINT), then
+/// drains (GatewayServer.shutdown) within `drainSeconds`.
+struct DrainOnShutdown: Service {
+    let server: GatewayServer
+    let drainSeconds: Int
+
+    func run() async throws {
+        // Returns when the graceful shutdown starts; throws if the group is cancelled instead.
+        try? await gracefulShutdown()
+        let server = self.server, drainSeconds = self.drainSeconds
+        // The drain blocks (it waits on NIO futures): keep it off the cooperative pool.
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            Thread.detachNewThread {
+                server.shutdown(drainSeconds: drainSeconds)
+                done.resume()
+            }
+        }
+    }
+}
+
+/// SIGHUP: re-read the config and swap in a new plugin chain. A reload whose config or plugins
+/// are invalid changes nothing and logs every error.
+struct ReloadOnHangup: Service {
+    let configPath: String
+    let server: GatewayServer
+    let host: PluginHost
+    let logger: Logger
+
+    func run() async throws {
+        for await _ in await UnixSignalsSequence(trapping: .sighup).cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    private func reload() {
+        logger.notice("SIGHUP: reloading \(configPath)")
         do {
             try server.reloadKeys()
         } catch {
             logger.error("JWKS reload refused, the previous keys stay in force: \(error)")
         }
         let fresh: GatewayConfig
-        switch ConfigLoader.load(path: config) {
+        switch ConfigLoader.load(path: configPath) {
         case .success(let loaded): fresh = loaded
         case .failure(let errors):
             for error in errors.errors { logger.error("reload refused: \(error)") }
@@ -104,18 +144,5 @@ struct RunCommand: ParsableCommand {
         case .failure(let errors):
             for error in errors { logger.error("reload refused: \(error)") }
         }
-    }
-}
-
-/// Owns the process's signal handling (one handler per signal, in one place).
-final class SignalHandlers {
-    private var sources: [DispatchSourceSignal] = []
-
-    func on(_ signalNumber: Int32, _ action: @escaping () -> Void) {
-        signal(signalNumber, SIG_IGN)
-        let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
-        source.setEventHandler(handler: action)
-        source.resume()
-        sources.append(source)
     }
 }

@@ -27,6 +27,9 @@ extension GatewayConfig {
             .integer("close_timeout_seconds", \.closeTimeoutSeconds, range: 1...600),
             .integer("max_connections", \.maxConnections, range: 0...10_000_000),
             .integer("max_connections_per_ip", \.maxConnectionsPerIP, range: 0...10_000_000),
+            .integer("drain_seconds", \.drainSeconds, range: 0...3600),
+            .integer("ping_interval_seconds", \.pingIntervalSeconds, range: 0...86_400),
+            .integer("pong_timeout_seconds", \.pongTimeoutSeconds, range: 1...86_400),
         ]
     }
 

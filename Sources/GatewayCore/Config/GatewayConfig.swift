@@ -63,6 +63,14 @@ public struct GatewayConfig: Sendable, Equatable {
         public var maxConnections: Int = 0
         /// Open connections from one IP address at once; 0 = no per-address limit.
         public var maxConnectionsPerIP: Int = 0
+        /// SIGTERM: how long the drain may take (in-flight HTTP answered, WebSockets closed with
+        /// 1001, history flushed) before the remaining connections are cut.
+        public var drainSeconds: Int = 10
+        /// The server pings each WebSocket client this often (0: never) …
+        public var pingIntervalSeconds: Int = 30
+        /// … and closes a client that has not answered a ping within this time (1001 is not
+        /// sent: a half-open socket cannot read it; the TCP connection is closed).
+        public var pongTimeoutSeconds: Int = 10
         public init() {}
     }
 

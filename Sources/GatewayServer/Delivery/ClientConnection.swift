@@ -18,6 +18,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         var maxOutboundBytes: Int
         /// [server] close_timeout_seconds: how long to wait for the client's close frame after ours.
         var closeTimeoutSeconds: Int = 5
+        /// Keep-alive: ping this often (nil: never) and close when no pong came within `pongTimeout`.
+        var pingInterval: TimeAmount?
+        var pongTimeout: TimeAmount
     }
 
     let recipient: Recipient
@@ -33,6 +36,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// While missed events are replayed from history, live events wait here to keep order.
     private var replaying: Bool
     private var held: [RoutedEvent] = []
+    private var pinging: RepeatedTask?
+    /// Set while a ping waits for its pong: fires when the client took too long.
+    private var pongDeadline: Scheduled<Void>?
 
     static let maxEventsHeldDuringReplay = 10_000
 
@@ -55,10 +61,48 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         rawWriter = encoder
+        if let interval = settings.pingInterval {
+            let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+            pinging = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
+                bound.value.ping()
+            }
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         held.removeAll()
+        pinging?.cancel()
+        pinging = nil
+        pongDeadline?.cancel()
+        pongDeadline = nil
+    }
+
+    // MARK: Keep-alive
+
+    /// One ping at a time: a client that has not answered the last one gets no new one.
+    private func ping() {
+        guard !closing, pongDeadline == nil else { return }
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(string: "keep-alive"))),
+                              promise: nil)
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pongDeadline = context.eventLoop.scheduleTask(in: settings.pongTimeout) { bound.value.pongMissed() }
+    }
+
+    /// A half-open socket (the peer vanished without a FIN) would stay registered for good:
+    /// close it, which unregisters it.
+    private func pongMissed() {
+        pongDeadline = nil
+        guard !closing else { return }
+        metrics.pingTimeouts.increment()
+        logger.debug("closing a client that did not answer a ping", metadata: ["identity": "\(recipient.id)"])
+        close(code: .goingAway, reason: "no pong within the keep-alive timeout", immediately: true)
+    }
+
+    /// Any pong counts (RFC 6455 allows unsolicited ones): the client is alive.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard unwrapInboundIn(data).opcode == .pong else { return }
+        pongDeadline?.cancel()
+        pongDeadline = nil
     }
 
     // MARK: Events
@@ -143,6 +187,15 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
                   immediately: true)
         }
         context.fireChannelWritabilityChanged()
+    }
+
+    /// The drain (SIGTERM) asks every connection to finish: a WebSocket says "going away".
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            close(code: .goingAway, reason: "gateway shutting down")
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     // MARK: Answers and control frames

@@ -176,7 +176,7 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: Outbound: one answer in flight
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse, close: Bool) {
-        let close = close || closing
+        let close = close || closing || drainRequested
         closing = closing || close
         var headers = response.headers
         if close { headers.replaceOrAdd(name: "Connection", value: "close") }
@@ -244,6 +244,25 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             context.close(promise: nil)
         }
     }
+
+    /// The drain (SIGTERM): an idle connection closes now; one with a request under way answers
+    /// it (with `Connection: close`) and then closes.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if head == nil && !answering && streaming == nil && queued.isEmpty {
+            closing = true
+            context.close(promise: nil)
+        } else {
+            // Keep reading: the rest of the request's body must still arrive.
+            drainRequested = true
+        }
+    }
+
+    /// Set by the drain while a request is under way: its answer closes the connection.
+    private var drainRequested = false
 
     func channelInactive(context: ChannelHandlerContext) {
         streaming?.abort()

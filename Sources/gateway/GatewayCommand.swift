@@ -2,12 +2,11 @@ import ArgumentParser
 
 /// `gateway` — run the chat gateway, check a config, inspect plugins, mint development tokens,
 /// and chat from a terminal.
-struct Gateway: ParsableCommand {
+@main
+struct Gateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "A plugin-based realtime chat gateway.",
         subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, TokenCommand.self, ChatCommand.self],
         defaultSubcommand: RunCommand.self)
 }
-
-Gateway.main()
