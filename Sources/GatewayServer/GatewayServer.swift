@@ -56,7 +56,12 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
-        engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        var engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        if let key = config.redis.notificationsKey {
+            engine = NotificationsListEngine(inner: engine, writer: NotificationsWriter(
+                endpoint: config.redis.url, key: key, length: config.redis.notificationsLength, logger: logger))
+        }
+        self.engine = engine
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
@@ -88,7 +93,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             reader: .init(maxMessageBytes: config.server.maxMessageBytes, framesPerSecond: config.server.clientFramesPerSecond,
                           frameBurst: config.server.clientFrameBurst),
             writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds),
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, logoutPaths: Set(config.server.authFailureLogoutPaths))
     }
 
     private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,
