@@ -61,7 +61,12 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
-        engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        var engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        if let key = config.redis.notificationsKey {
+            engine = NotificationsListEngine(inner: engine, writer: NotificationsWriter(
+                endpoint: config.redis.url, key: key, length: config.redis.notificationsLength, logger: logger))
+        }
+        self.engine = engine
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
@@ -95,7 +100,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             writer: .init(maxOutboundBytes: config.server.maxOutboundBytes, closeTimeoutSeconds: config.server.closeTimeoutSeconds,
                           pingInterval: config.server.pingIntervalSeconds > 0 ? .seconds(Int64(config.server.pingIntervalSeconds)) : nil,
                           pongTimeout: .seconds(Int64(config.server.pongTimeoutSeconds))),
-            metrics: metrics, logger: logger)
+            metrics: metrics, logger: logger, logoutPaths: Set(config.server.authFailureLogoutPaths))
     }
 
     private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,

@@ -16,6 +16,9 @@ extension GatewayConfig {
             .integer("event_loops", \.eventLoops, range: 0...256),
             .integer("client_frames_per_second", \.clientFramesPerSecond, range: 1...1_000_000),
             .integer("client_frame_burst", \.clientFrameBurst, range: 1...1_000_000),
+            .strings("auth_failure_logout_paths", \.authFailureLogoutPaths, check: { path in
+                path.hasPrefix("/") ? nil : "a path starts with '/', got '\(path)'"
+            }),
             .parsed("unknown_event_fields", \.unknownEventFields, parse: { text in
                 UnknownEventFields(rawValue: text).map { .success($0) }
                     ?? .failure(InvalidConfigValue(message: "expected \"keep\" or \"refuse\", got '\(text)'"))
@@ -73,6 +76,8 @@ extension GatewayConfig {
         [
             .bool("enabled", \.enabled),
             .parsed("url", \.url, parse: { RedisEndpoint.parse($0).mapError { InvalidConfigValue(message: $0.message) } }),
+            .optionalString("notifications_key", \.notificationsKey),
+            .integer("notifications_length", \.notificationsLength, range: 1...100_000),
             .replaced("host", by: "url", example: #"url = "redis://127.0.0.1:6379/0""#),
             .replaced("port", by: "url", example: #"url = "redis://127.0.0.1:6379/0""#),
             .string("channel", \.channel),

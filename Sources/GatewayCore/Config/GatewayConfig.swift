@@ -71,6 +71,9 @@ public struct GatewayConfig: Sendable, Equatable {
         /// … and closes a client that has not answered a ping within this time (1001 is not
         /// sent: a half-open socket cannot read it; the TCP connection is closed).
         public var pongTimeoutSeconds: Int = 10
+        /// WebSocket paths whose authentication failures are answered the pyams_chat_ws way
+        /// (upgrade, {"action":"logout","status":"FORBIDDEN"}, close 1008); other paths get 401.
+        public var authFailureLogoutPaths: [String] = ["/ws/chat"]
         public init() {}
     }
 
@@ -135,6 +138,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var enabled: Bool = false
         /// `url = "redis://[:password@]host:port/db"`; the connection AUTHs and SELECTs from it.
         public var url = RedisEndpoint()
+        /// pyams_chat's notifications list: events are pushed to `<key>::<host>` (nil: off).
+        public var notificationsKey: String? = nil
+        /// Entries kept in each list (pyams_chat_ws: 50).
+        public var notificationsLength: Int = 50
         /// pyams_chat publishes its events on this channel.
         public var channel: String = "chat:main"
         public init() {}

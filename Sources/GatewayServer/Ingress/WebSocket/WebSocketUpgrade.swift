@@ -1,5 +1,6 @@
 import GatewayAuth
 import GatewayCore
+import GatewayJSON
 import Logging
 import NIOCore
 import NIOHTTP1
@@ -9,6 +10,8 @@ import NIOWebSocket
 /// The refusal is answered as a plain HTTP 401/404 by the HTTP handler, before any upgrade.
 final class ConnectionSetup: @unchecked Sendable {  // written and read on the connection's event loop only
     var refusal: GatewayError?
+    /// An authentication failure answered the pyams_chat_ws way: upgrade, logout frame, close.
+    var logout: GatewayError?
     var accepted: (identity: Identity, host: String, resumeAfter: Int64?)?
 }
 
@@ -29,6 +32,9 @@ struct WebSocketEndpoint: Sendable {
     let writer: ClientConnection.Settings
     let metrics: GatewayMetrics
     let logger: Logger
+    /// Paths whose authentication failures upgrade and send pyams_chat's logout frame instead of
+    /// answering HTTP 401 (`[server] auth_failure_logout_paths`).
+    var logoutPaths: Set<String> = ["/ws/chat"]
 
     func makeUpgrader(setup: ConnectionSetup) -> NIOWebSocketServerUpgrader {
         let maxMessage = reader.maxMessageBytes
@@ -40,6 +46,10 @@ struct WebSocketEndpoint: Sendable {
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
+                    if let refusal = setup.logout {
+                        try channel.pipeline.syncOperations.addHandler(LogoutAndClose(refusal: refusal))
+                        return
+                    }
                     guard let accepted = setup.accepted else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
                     try addHandlers(to: channel, identity: accepted.identity, host: accepted.host, resumeAfter: accepted.resumeAfter)
                 }
@@ -76,6 +86,14 @@ struct WebSocketEndpoint: Sendable {
         switch authenticator.identify(token: credentials.token) {
         case .failure(let error):
             metrics.upgradesRefused.increment()
+            if logoutPaths.contains(target.path) {
+                // pyams_chat's service worker refreshes its token only on this frame; an HTTP
+                // 401 would make it reconnect forever with the expired one.
+                setup.logout = error
+                var headers = HTTPHeaders()
+                if Self.offersAccessTokenProtocol(head) { headers.add(name: "Sec-WebSocket-Protocol", value: "accessToken") }
+                return headers
+            }
             setup.refusal = error
             return nil
         case .success(let identity):
@@ -102,5 +120,44 @@ struct WebSocketEndpoint: Sendable {
             }
             return headers
         }
+    }
+
+    /// A browser fails the connection unless the server selects one of the subprotocols it
+    /// offered; pyams_chat offers "accessToken" (followed by the token, or by nothing).
+    static func offersAccessTokenProtocol(_ head: HTTPRequestHead) -> Bool {
+        head.headers[canonicalForm: "Sec-WebSocket-Protocol"].contains { (value: Substring) in String(value).trimmingSpaces() == "accessToken" }
+    }
+}
+
+/// The pyams_chat_ws answer to a refused token: `{"action":"logout","status":"FORBIDDEN"}`
+/// (plus the refusal's code), then a close frame 1008 whose reason is the code. The TCP
+/// connection closes when the client answers the close, or after 5 s.
+final class LogoutAndClose: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let refusal: GatewayError
+
+    init(refusal: GatewayError) { self.refusal = refusal }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        let frame = JSON.object()
+        frame.set("action", "logout")
+        frame.set("status", "FORBIDDEN")
+        frame.set("code", refusal.code)
+        var text = context.channel.allocator.buffer(capacity: 96)
+        text.writeBytes(frame.encoded())
+        context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: text)), promise: nil)
+        var close = context.channel.allocator.buffer(capacity: 2 + refusal.code.utf8.count)
+        close.write(webSocketErrorCode: .policyViolation)
+        close.writeString(refusal.code)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: close)), promise: nil)
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(5)) { channel.close(promise: nil) }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Whatever the client sends now (its close answer, most likely) ends the connection.
+        if unwrapInboundIn(data).opcode == .connectionClose { context.close(promise: nil) }
     }
 }
