@@ -31,16 +31,18 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private var redis: RedisSubscriber?
     /// Connection limits (`max_connections`, `max_connections_per_ip`), shared by every loop.
     private let admission: ConnectionAdmission
+    private let offline: OfflineDelivery
+    private let offlineStore: OfflineStore
+    private var offlineScheduler: OfflineScheduler?
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
         self.config = config
         self.logger = logger
         let metrics = GatewayMetrics.shared
-        let authenticator = Authenticator(
+        var authenticator = Authenticator(
             verifier: try TokenVerifier(settings: AuthSettingsResolver.settings(from: config, logger: logger)),
             cache: VerifiedTokenCache())
-        self.authenticator = authenticator
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
         ConnectionAdmission.raiseOpenFileLimit()
@@ -56,7 +58,18 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
-        engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        offlineStore = try OfflineStore(
+            path: config.resolvePath(config.offline.path ?? Self.siblingOf(config.history.path, "offline.sqlite")), logger: logger)
+        // Held events have ids but are not in history yet: new ids must start after them too.
+        engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain,
+                                     reservedIds: try offlineStore.highestHeldId(), logger: logger)
+        let offline = OfflineDelivery(
+            store: offlineStore, settings: config.offline, chain: chain,
+            isOnline: { fanOut.isOnline($0) }, metrics: MessengerMetrics(),
+            pool: blockingPool, logger: logger)
+        self.offline = offline
+        authenticator.onVerified = { offline.rememberClaims($0) }
+        self.authenticator = authenticator
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
@@ -67,7 +80,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         pipeline = EventPipeline(
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
-            blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
+            blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline, later: offline)
         let hosts = HostPolicy(defaultHost: config.server.defaultHost, grants: config.hosts)
         http = HTTPAPI(
             publish: PublishRoute(authenticator: authenticator, pipeline: pipeline, hosts: hosts),
@@ -79,6 +92,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                                           settings: config.attachments, logger: logger),
             rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
                               defaultHost: config.server.defaultHost),
+            offline: OfflineRoutes(offline: offline, authenticator: authenticator, pool: blockingPool),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
@@ -92,11 +106,12 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     }
 
     private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,
-                                   logger: Logger) throws -> any EventEngine {
+                                   reservedIds: Int64, logger: Logger) throws -> any EventEngine {
         let settings = config.engine
         switch settings.kind {
         case "memory":
-            return MemoryEngine(history: history, delivery: delivery, logger: logger)
+            // Held events (offline delivery) have ids not yet in history: new ids start above them.
+            return MemoryEngine(history: history, delivery: delivery, reservedIds: reservedIds, logger: logger)
         case "redis":
             return try RedisEventEngine(settings: .init(endpoint: config.redis.url, historyPerPrincipal: config.history.perRecipient),
                                         delivery: delivery, chain: chain, logger: logger)
@@ -126,6 +141,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             .wait()
         channel = bound
         presence.start(on: group.next())
+        startOfflineScheduler()
         logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
                                                     "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
@@ -158,6 +174,27 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         logger.notice("JWKS reloaded", metadata: ["algorithms": "\(authenticator.verifier.enabledAlgorithms)"])
     }
 
+    /// Held events and owed messenger deliveries: looked for every poll interval, on the pool.
+    private func startOfflineScheduler() {
+        let pipeline = self.pipeline, logger = self.logger
+        let scheduler = OfflineScheduler(delivery: offline, loop: group.next(), pool: blockingPool,
+                                         intervalMilliseconds: config.offline.pollIntervalMilliseconds) { event, fallback in
+            do throws(GatewayError) {
+                try pipeline.routeHeld(event, fallback: fallback)
+            } catch {
+                logger.error("a held event could not be routed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            }
+        }
+        scheduler.start()
+        offlineScheduler = scheduler
+    }
+
+    /// `name` in the folder of `path` ("gateway-data/history.sqlite" → "gateway-data/offline.sqlite").
+    static func siblingOf(_ path: String, _ name: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
+    }
+
     public var boundPort: Int? { channel?.localAddress?.port }
 
     /// SIGHUP: swap in a chain built from a re-read config. Connections stay open; the next
@@ -177,12 +214,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         try? channel?.close().wait()
         presence.stop()
         redis?.stop()
+        // Sends in progress finish and are recorded: a restart does not repeat them.
+        offlineScheduler?.stop()
         let closes = fanOut.forEachConnection { connection in
             connection.close(code: .goingAway, reason: "gateway shutting down", immediately: true)
         }
         for close in closes { try? close.wait() }
         engine.shutdown()
         roomStore.close()
+        offlineStore.close()
         try? group.syncShutdownGracefully()
         try? blockingPool.syncShutdownGracefully()
         logger.info("gateway stopped")

@@ -6,7 +6,8 @@ struct Gateway: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "A plugin-based realtime chat gateway.",
-        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, TokenCommand.self, ChatCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, MessengerCommand.self, TokenCommand.self,
+                      ChatCommand.self],
         defaultSubcommand: RunCommand.self)
 }
 
