@@ -197,6 +197,34 @@ import Testing
         #expect(smtp.mails().count == 1)
     }
 
+    /// starttls = "required": the mail goes over STARTTLS (the server's certificate checked
+    /// against ca_file), and to a server without TLS it is never sent in clear.
+    @Test func mailGoesOverSTARTTLSAndNeverInClear() async throws {
+        let folder = try temporaryFolder("offline-tls")
+        let certificate = try await offThread { try makeSelfSignedCertificate(in: folder) }
+        let secure = try await offThread { try SMTPServerProcess(folder: folder, tls: certificate) }
+        defer { secure.stop() }
+        let plain = try await offThread { try SMTPServerProcess(folder: folder) }
+        defer { plain.stop() }
+        func messenger(_ name: String, _ port: Int) -> GatewayConfig.Plugin {
+            GatewayConfig.Plugin(name: name, library: "libSMTPMessenger.so", config: [
+                ("url", .string("smtp://127.0.0.1:\(port)")), ("from", .string("gateway@example.org")),
+                ("starttls", .string("required")), ("ca_file", .string(certificate.certificate)), ("timeout_seconds", .integer(10)),
+            ])
+        }
+        let gateway = try gateway(folder, maxAttempts: 1, plugins: [messenger("mail-tls", secure.port), messenger("mail-clear", plain.port)])
+        defer { gateway.stop() }
+        let bob = gateway.token("bob")
+        #expect(try gateway.json("PUT", "/api/v1/me/messengers/mail-tls", token: bob, #"{"address": "bob@example.org"}"#).status == 200)
+        #expect(try gateway.json("PUT", "/api/v1/me/messengers/mail-clear", token: bob, #"{"address": "bob@example.org"}"#).status == 200)
+        let alice = gateway.token("alice", publish: true)
+        #expect(try gateway.publish(#"{"category": "c", "message": "over tls", "target": {"principals": ["bob"]}, "fallback": {"after": 0, "via": ["mail-tls", "mail-clear"]}}"#,
+                                    token: alice).status == 202)
+        _ = try await secure.waitForMail { $0.contains("over tls") }
+        try await gateway.waitForMetric(#"gateway_messenger_deliveries_total{messenger="mail-clear",outcome="dead_letter"}"#, atLeast: 1)
+        #expect(plain.mails().isEmpty, "required STARTTLS never falls back to clear text")
+    }
+
     @Test func webhookPostsTheEventSignedAndTelegramSendsAMessage() async throws {
         let folder = try temporaryFolder("offline-http")
         let receiver = try await offThread { try RecordingHTTPServer(folder: folder) }

@@ -63,13 +63,16 @@ final class SMTPServerProcess: ChildProcess {
     let port: Int
     let maildir: String
 
-    init(folder: String) throws {
+    /// `tls`: certificate and key (PEM) to offer STARTTLS with; aiosmtpd then refuses mail
+    /// sent in clear (its --requiretls default).
+    init(folder: String, tls: (certificate: String, key: String)? = nil) throws {
         port = try Self.freePort()
-        maildir = folder + "/maildir"
+        maildir = folder + "/maildir-\(port)"
         super.init()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)",
-                             "-c", "aiosmtpd.handlers.Mailbox", maildir]
+        let tlsArguments = tls.map { ["--tlscert", $0.certificate, "--tlskey", $0.key] } ?? []
+        process.arguments = ["python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)"] + tlsArguments
+            + ["-c", "aiosmtpd.handlers.Mailbox", maildir]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -148,4 +151,19 @@ final class RecordingHTTPServer: ChildProcess {
         }
         throw TestFailure("expected \(count) request(s) within \(Int(timeout)) s, got \(requests().count)")
     }
+}
+
+/// A self-signed certificate for 127.0.0.1 (openssl req), for the STARTTLS test.
+func makeSelfSignedCertificate(in folder: String) throws -> (certificate: String, key: String) {
+    let certificate = folder + "/cert.pem", key = folder + "/key.pem"
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", certificate,
+                         "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw TestFailure("openssl req failed (\(process.terminationStatus))") }
+    return (certificate, key)
 }
