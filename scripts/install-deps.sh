@@ -6,9 +6,11 @@
 #   libhiredis-dev  the Redis ingress (pyams_chat's chat:main channel)
 #   libgd-dev       the thumbnailer plugin (PNG, JPEG, GIF)
 #   redis-server    a real Redis for the ingress tests
+#   libcurl4-openssl-dev  the smtp, webhook and telegram messenger plugins (SMTP+STARTTLS+AUTH, HTTPS)
 #   pkg-config      SwiftPM finds the libraries above through it
 set -euo pipefail
-packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config)
+packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config
+          libcurl4-openssl-dev)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -20,3 +22,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
+
+# PyPI packages for test servers and clients (into the `python3` on PATH), when missing.
+#   aiosmtpd   a real SMTP server, run as a process, receiving the offline-delivery tests' mail
+python3 -c "import aiosmtpd" >/dev/null 2>&1 || python3 -m pip install -q aiosmtpd

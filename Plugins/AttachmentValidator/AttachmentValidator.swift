@@ -82,7 +82,8 @@ struct AttachmentValidator: AttachmentValidationPlugin {
             return verdict
         }
         guard let actualKind = ContentKind(sniffing: bytes), actualKind == declaredKind else {
-            return .reject("The file content is not a \(declaredKind.rawValue) as its type \(declaredMIME) says.")
+            return .refuse(code: "attachment.content_mismatch", status: 415,
+                           reason: "The file content is not a \(declaredKind.rawValue) as its type \(declaredMIME) says.")
         }
         return .accept
     }

@@ -18,6 +18,10 @@
  *   - categories = {"*"}: every event reaches it, including events whose category no other
  *     plugin handles.
  *
+ * It is also a MESSENGER (ABI 1.2, django-notifs' console provider for offline delivery): with
+ * its entry name as the alias in a fallback's `via`, each offline delivery is printed as one
+ * line "console-audit send to=<address> delivery=<id> ..." instead of being mailed.
+ *
  * Config ([[plugins]] config table):
  *   output = "stdout" (default) | "stderr" | "log" (the gateway's logger, level info)
  *          | a file path containing a '/' ("/var/log/gateway-audit.log", "./audit.log"):
@@ -210,6 +214,39 @@ static gw_result audit_on_targets(gw_instance *instance, const json_t *event, js
     return GW_SKIP;
 }
 
+/* ABI 1.2 messenger: print the delivery instead of sending it. Blocking pool; same locking. */
+static gw_result audit_on_send(gw_instance *instance, const gw_delivery *delivery, gw_message *message) {
+    if (delivery == NULL || delivery->address == NULL) {
+        gw_message_refuse(instance->host, message, "console_audit.bad_delivery", 0, "on_send without a delivery");
+        return GW_ERROR;
+    }
+    char *event = render_event(instance, delivery->event);
+    char *text = NULL;
+    size_t size = 0;
+    FILE *line = open_memstream(&text, &size);
+    if (line == NULL) {
+        free(event);
+        return GW_RETRY;
+    }
+    fputs("console-audit send to=", line);
+    json_t *address = json_string(delivery->address);
+    write_value(line, address);
+    json_decref(address);
+    fprintf(line, " attempt=%u delivery=", (unsigned)delivery->attempt);
+    json_t *id = json_string(delivery->delivery_id ? delivery->delivery_id : "");
+    write_value(line, id);
+    json_decref(id);
+    fprintf(line, " %s", event ? event : "(event could not be rendered)");
+    free(event);
+    if (fclose(line) != 0) {
+        free(text);
+        return GW_RETRY;
+    }
+    emit(instance, text);
+    free(text);
+    return GW_OK;
+}
+
 /* ------------------------------------------------------------------------------------------ */
 /* The descriptor: static, as the ABI requires                                                 */
 /* ------------------------------------------------------------------------------------------ */
@@ -222,7 +259,7 @@ static const gw_plugin_descriptor descriptor = {
     .abi_minor = GW_PLUGIN_ABI_MINOR,
     .name = "console-audit",
     .version = "1.0.0",
-    .capabilities = GW_CAP_CATEGORY_TARGETS,
+    .capabilities = GW_CAP_CATEGORY_TARGETS | GW_CAP_MESSENGER,
     .build_signature = "C (" __VERSION__ "), built " __DATE__,
     .categories = every_category,
     .create = audit_create,
@@ -231,6 +268,9 @@ static const gw_plugin_descriptor descriptor = {
     .on_filter = NULL,
     .on_validate_attachment = NULL,
     .on_thumbnail = NULL,
+    .on_filter_event = NULL,
+    .on_send = audit_on_send,
+    .on_send_test = NULL, /* the host tests through on_send with a synthetic event */
 };
 
 GW_PLUGIN_EXPORT const gw_plugin_descriptor *gateway_plugin_entry(void) { return &descriptor; }

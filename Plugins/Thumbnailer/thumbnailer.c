@@ -60,6 +60,19 @@ static gw_instance *thumbnailer_create(const gw_host_services *host, const gw_ho
 
 static void thumbnailer_destroy(gw_instance *instance) { free(instance); }
 
+/* ABI 1.2: every refusal carries the client-facing code and status, so the host reads no text.
+ * The probes write "image.<reason>: ..." (kept in the text for people); this plugin knows which
+ * of its own reasons mean "not the declared type" (415) and which a bad image (422). */
+static gw_result with_client_code(const gw_host_services *host, gw_result verdict, gw_message *message) {
+    if (verdict != GW_REJECT || message == NULL || host == NULL || host->abi_minor < 2) return verdict;
+    int mismatch = strncmp(message->text, "image.mime_mismatch", 19) == 0
+        || strncmp(message->text, "image.unknown_format", 20) == 0;
+    snprintf(message->code, sizeof message->code, "%s",
+             mismatch ? "attachment.content_mismatch" : "attachment.bad_image");
+    message->http_status = mismatch ? 415 : 422;
+    return verdict;
+}
+
 static gw_result thumbnailer_on_thumbnail(gw_instance *instance, const gw_thumbnail_request *request,
                                           gw_thumbnail_result *result, gw_message *message) {
     if (request == NULL || result == NULL
@@ -76,12 +89,14 @@ static gw_result thumbnailer_on_thumbnail(gw_instance *instance, const gw_thumbn
     image_probe probe;
     gw_result verdict = image_probe_inspect(request->bytes, request->length, declared,
                                             &instance->config.limits, &probe, message);
-    if (verdict != GW_OK) return verdict;
+    if (verdict != GW_OK) return with_client_code(instance->host, verdict, message);
 
     uint32_t box_width = request->max_width ? request->max_width : DEFAULT_BOX_SIDE;
     uint32_t box_height = request->max_height ? request->max_height : DEFAULT_BOX_SIDE;
-    return thumbnail_render(request->bytes, request->length, &probe, box_width, box_height,
-                            instance->config.jpeg_quality, instance->host, result, message);
+    return with_client_code(instance->host,
+                            thumbnail_render(request->bytes, request->length, &probe, box_width, box_height,
+                                             instance->config.jpeg_quality, instance->host, result, message),
+                            message);
 }
 
 static gw_result thumbnailer_on_validate_attachment(gw_instance *instance, const json_t *metadata,
@@ -92,8 +107,8 @@ static gw_result thumbnailer_on_validate_attachment(gw_instance *instance, const
     if (declared == IMAGE_FORMAT_UNKNOWN) return GW_SKIP; /* not an image this plugin knows */
     image_probe probe;
     gw_result verdict = image_probe_inspect(bytes, length, declared, &instance->config.limits, &probe, message);
-    if (verdict != GW_OK) return verdict;
-    return thumbnail_check_decodes(bytes, length, &probe, message);
+    if (verdict != GW_OK) return with_client_code(instance->host, verdict, message);
+    return with_client_code(instance->host, thumbnail_check_decodes(bytes, length, &probe, message), message);
 }
 
 static const gw_plugin_descriptor descriptor = {

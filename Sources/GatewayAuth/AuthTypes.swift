@@ -14,13 +14,18 @@ public struct Identity: Sendable, Equatable {
     public let canPublish: Bool
     /// The token's `exp` (unix seconds), when it has one.
     public let expiresAt: Int?
+    /// The string claims named in AuthSettings.keptClaims that the token has (e.g. "email"):
+    /// offline delivery reads a recipient's messenger addresses from them.
+    public let keptClaims: [String: String]
 
-    public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?) {
+    public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?,
+                keptClaims: [String: String] = [:]) {
         self.id = id
         self.principals = principals
         self.title = title
         self.canPublish = canPublish
         self.expiresAt = expiresAt
+        self.keptClaims = keptClaims
     }
 }
 
@@ -115,6 +120,8 @@ public struct AuthSettings: Sendable {
     public var requireExp: Bool = true
     public var requireClaims: [ClaimRule] = []
     public var rejectClaims: [ClaimRule] = []
+    /// String claims copied into Identity.keptClaims ([offline] address_claims).
+    public var keptClaims: [String] = []
 
     public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
                 principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",

@@ -23,10 +23,11 @@ public enum TokenMinter {
     public static func hs256(secret: [UInt8], subject: String, principals: [String], title: String?, publish: Bool,
                              ttlSeconds: Int, now: Int, principalsClaim: String = "principals",
                              publishClaim: String = "scope", publishScope: String = "publish",
-                             titleClaim: String = "name") -> String {
+                             titleClaim: String = "name", extraClaims: [String: String] = [:]) -> String {
         let claims = standardClaims(subject: subject, principals: principals, title: title, publish: publish,
                                     ttlSeconds: ttlSeconds, now: now, principalsClaim: principalsClaim,
                                     publishClaim: publishClaim, publishScope: publishScope, titleClaim: titleClaim)
+        for (name, value) in extraClaims.sorted(by: { $0.key < $1.key }) { claims.set(name, value) }
         let input = signingInput(header: header(for: "HS256"), claims: claims)
         // HMAC over bytes cannot fail, so neither can this.
         let mac = Array(input.utf8).withUnsafeBytes { Crypto.hmacSHA256(key: secret, message: $0) }

@@ -146,8 +146,12 @@ public final class TokenVerifier: Sendable {
             principals.append(principal)
         }
         let canPublish = try words(claims, settings.publishClaim).contains(settings.publishScope)
+        var kept: [String: String] = [:]
+        for name in settings.keptClaims {
+            if let value = claims[name].string, !value.isEmpty { kept[name] = value }
+        }
         return Identity(id: subject, principals: principals, title: claims[settings.titleClaim].string,
-                        canPublish: canPublish, expiresAt: expiresAt)
+                        canPublish: canPublish, expiresAt: expiresAt, keptClaims: kept)
     }
 
     /// NumericDate (RFC 7519 §2): seconds, possibly fractional; a fraction is cut off.

@@ -14,10 +14,12 @@ public final class MemoryEngine: EventEngine {
     private let ids: EventIdGenerator
     private let logger: Logger
 
-    public init(history: HistoryStore, delivery: any LocalDelivery, logger: Logger) {
+    /// `reservedIds`: ids handed out but not in history yet (events held by a countdown); new
+    /// ids start above them too.
+    public init(history: HistoryStore, delivery: any LocalDelivery, reservedIds: Int64 = 0, logger: Logger) {
         self.history = history
         self.delivery = delivery
-        self.ids = EventIdGenerator(startingAfter: history.lastEventId())
+        self.ids = EventIdGenerator(startingAfter: max(history.lastEventId(), reservedIds))
         self.logger = logger
     }
 

@@ -24,6 +24,9 @@ public enum AttachmentVerdict: Equatable, Sendable {
     case accept
     /// GW_SKIP: no opinion; the next plugin decides.
     case skip
-    /// GW_REJECT: refused; the text is shown to the client.
+    /// GW_REJECT: refused; the text is shown to the client (415 attachment.unsupported_type).
     case reject(String)
+    /// GW_REJECT with a stable client-facing code and HTTP status (ABI 1.2; on an older host the
+    /// code becomes a "code: " prefix of the text).
+    case refuse(code: String, status: Int, reason: String)
 }

@@ -4,6 +4,25 @@
 import CGatewayPlugin
 
 enum CMessage {
+    /// ABI 1.2 coded message: the code and status go into their own fields on a 1.2+ host; an
+    /// older host's gw_message has no such fields, so there they lead the text instead.
+    static func write(_ text: String, code: String, status: Int, host: PluginHost,
+                      to message: UnsafeMutablePointer<gw_message>?) {
+        guard let message else { return }
+        let version = host.abiVersion
+        guard version.major == 1, version.minor >= 2 else {
+            write("\(code): \(text)", to: message)
+            return
+        }
+        write(text, to: message)
+        withUnsafeMutableBytes(of: &message.pointee.code) { buffer in
+            let bytes = Array(code.utf8.prefix(buffer.count - 1))
+            for index in bytes.indices { buffer[index] = bytes[index] }
+            buffer[bytes.count] = 0
+        }
+        message.pointee.http_status = Int32(clamping: status)
+    }
+
     static func write(_ text: String, to message: UnsafeMutablePointer<gw_message>?) {
         guard let message else { return }
         withUnsafeMutableBytes(of: &message.pointee.text) { buffer in

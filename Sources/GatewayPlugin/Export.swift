@@ -6,6 +6,7 @@
 // Capability bits come from dynamic casts of the plugin type, so a conformance is all it takes
 // to provide a hook; a missing conformance leaves the bit clear and the hook pointer NULL.
 import CGatewayPlugin
+import GatewayToolchain
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -52,6 +53,12 @@ public func export(_ type: any GatewayPlugin.Type) -> UnsafeRawPointer {
         capabilities |= gw_capabilities(GW_CAP_THUMBNAIL)
         descriptor.pointee.on_thumbnail = thumbnailHook
     }
+    if type is any MessengerPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_MESSENGER)
+        descriptor.pointee.on_send = sendHook
+        // A plugin without its own sendTest is tested through send with a synthetic event.
+        descriptor.pointee.on_send_test = sendTestHook
+    }
     descriptor.pointee.capabilities = capabilities
     exportedDescriptor = descriptor
     return UnsafeRawPointer(descriptor)
@@ -69,13 +76,8 @@ private func makeCategoryList(_ categories: [String]) -> UnsafePointer<UnsafePoi
     return UnsafePointer(list)
 }
 
+/// "GatewayPlugin Swift SDK; ABI 1.2; swift-6.3.1": the host refuses a Swift plugin whose
+/// toolchain differs from its own (see SwiftToolchain).
 private var buildSignature: String {
-    #if compiler(>=6.3)
-    let compiler = "Swift 6.3+"
-    #elseif compiler(>=6.0)
-    let compiler = "Swift 6.x"
-    #else
-    let compiler = "Swift 5.x"
-    #endif
-    return "GatewayPlugin Swift SDK, ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR), \(compiler)"
+    "\(SwiftToolchain.sdkSignaturePrefix); ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR); \(SwiftToolchain.version)"
 }

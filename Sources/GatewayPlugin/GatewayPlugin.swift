@@ -6,8 +6,9 @@
 /// One plugin type per shared object. An instance is created per [[plugins]] entry.
 ///
 /// Hooks may run concurrently on several threads for the same instance (see the header's
-/// threading rules), so keep instances immutable after `init`.
-public protocol GatewayPlugin {
+/// threading rules): an instance must be `Sendable` (immutable after `init`, or guarding its
+/// own state with a lock), and the compiler checks it.
+public protocol GatewayPlugin: Sendable {
     /// Stable name, e.g. "category-targets". Copied once into a static C string.
     static var name: String { get }
     /// Version of the plugin, e.g. "1.0.0".
@@ -50,4 +51,20 @@ public protocol AttachmentValidationPlugin: GatewayPlugin {
 public protocol ThumbnailPlugin: GatewayPlugin {
     /// Blocking-work pool: may be slow, but must bound its work on hostile input.
     func thumbnail(_ request: ThumbnailRequest) throws -> ThumbnailOutcome
+}
+
+/// GW_CAP_MESSENGER (ABI 1.2): deliver one event to one recipient's address outside the
+/// WebSocket (email, chat, webhook). The entry's name in gateway.conf is the messenger's alias.
+public protocol MessengerPlugin: GatewayPlugin {
+    /// Blocking-work pool, never an event loop; may block on the network but must bound its
+    /// time. Return `.sent`, `.retryLater` (the host retries with backoff) or `.refused`
+    /// (never retried). A thrown error is retried like `.retryLater`.
+    func send(_ delivery: Delivery) throws -> SendResult
+
+    /// `gateway messenger test ALIAS ADDRESS`. The default sends a synthetic event via `send`.
+    func sendTest(to address: String) throws -> SendResult
+}
+
+extension MessengerPlugin {
+    public func sendTest(to address: String) throws -> SendResult { .notImplemented }
 }

@@ -136,7 +136,75 @@ func validateAttachmentHook(
         case .reject(let reason):
             CMessage.write(reason, to: message)
             return result(GW_REJECT)
+        case .refuse(let code, let status, let reason):
+            CMessage.write(reason, code: code, status: status, host: plugin.host, to: message)
+            return result(GW_REJECT)
         }
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+private func sendResult(_ answer: SendResult, host: PluginHost, message: CMessagePointer?) -> gw_result {
+    switch answer {
+    case .sent:
+        return result(GW_OK)
+    case .retryLater(let code, let reason):
+        CMessage.write(reason, code: code, status: 0, host: host, to: message)
+        return result(GW_RETRY)
+    case .refused(let code, let reason):
+        CMessage.write(reason, code: code, status: 0, host: host, to: message)
+        return result(GW_REJECT)
+    case .notImplemented:
+        CMessage.write("plugin.no_send_test: this messenger has no test message", to: message)
+        return result(GW_ERROR)
+    }
+}
+
+func sendHook(_ instance: OpaquePointer?, _ delivery: UnsafePointer<gw_delivery>?, _ message: CMessagePointer?) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.send, let delivery else {
+        CMessage.write("plugin.no_instance: on_send called without a valid instance or delivery", to: message)
+        return result(GW_ERROR)
+    }
+    let d = delivery.pointee
+    let value = Delivery(
+        event: JSONView(d.event), recipient: JSONView(d.recipient),
+        address: d.address.map { String(cString: $0) } ?? "", alias: d.alias.map { String(cString: $0) } ?? "",
+        attempt: Int(d.attempt), deliveryID: d.delivery_id.map { String(cString: $0) } ?? "")
+    do {
+        return sendResult(try hook(value), host: plugin.host, message: message)
+    } catch {
+        CMessage.write(describe(error), to: message)
+        return result(GW_ERROR)
+    }
+}
+
+func sendTestHook(_ instance: OpaquePointer?, _ address: UnsafePointer<CChar>?, _ message: CMessagePointer?) -> gw_result {
+    guard let plugin = PluginInstance.from(instance), let hook = plugin.sendTest else {
+        CMessage.write("plugin.no_instance: on_send_test called without a valid instance", to: message)
+        return result(GW_ERROR)
+    }
+    let target = address.map { String(cString: $0) } ?? ""
+    do {
+        let answer = try hook(target)
+        if answer == .notImplemented, let send = plugin.send {
+            let event = JSON.object()
+            event.set("id", .integer(0))
+            event.set("category", "gateway.test")
+            event.set("title", "Chat Gateway test message")
+            let recipient = JSON.object()
+            recipient.set("id", "test")
+            let synthetic = Delivery(event: event.view, recipient: recipient.view, address: target,
+                                     alias: "test", attempt: 1, deliveryID: "test")
+            return withExtendedLifetime((event, recipient)) {
+                do { return sendResult(try send(synthetic), host: plugin.host, message: message) } catch {
+                    CMessage.write(describe(error), to: message)
+                    return result(GW_ERROR)
+                }
+            }
+        }
+        return sendResult(answer, host: plugin.host, message: message)
     } catch {
         CMessage.write(describe(error), to: message)
         return result(GW_ERROR)

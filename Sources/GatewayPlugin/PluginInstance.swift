@@ -8,6 +8,8 @@ final class PluginInstance {
     let filterConcerns: ((JSONView) -> Bool)?
     let validate: ((Attachment) throws -> AttachmentVerdict)?
     let thumbnail: ((ThumbnailRequest) throws -> ThumbnailOutcome)?
+    let send: ((Delivery) throws -> SendResult)?
+    let sendTest: ((String) throws -> SendResult)?
 
     init(plugin: any GatewayPlugin, host: PluginHost) {
         self.host = host
@@ -32,6 +34,13 @@ final class PluginInstance {
             thumbnail = { try plugin.thumbnail($0) }
         } else {
             thumbnail = nil
+        }
+        if let plugin = plugin as? any MessengerPlugin {
+            send = { try plugin.send($0) }
+            sendTest = { try plugin.sendTest(to: $0) }
+        } else {
+            send = nil
+            sendTest = nil
         }
     }
 

@@ -35,16 +35,18 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let admission: ConnectionAdmission
     /// Tracks every accepted connection so a drain can ask each to finish (NIOExtras).
     private let quiescing: ServerQuiescingHelper
+    private let offline: OfflineDelivery
+    private let offlineStore: OfflineStore
+    private var offlineScheduler: OfflineScheduler?
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
         self.config = config
         self.logger = logger
         let metrics = GatewayMetrics.shared
-        let authenticator = Authenticator(
+        var authenticator = Authenticator(
             verifier: try TokenVerifier(settings: AuthSettingsResolver.settings(from: config, logger: logger)),
             cache: VerifiedTokenCache())
-        self.authenticator = authenticator
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
         ConnectionAdmission.raiseOpenFileLimit()
@@ -61,12 +63,23 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
-        var engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain, logger: logger)
+        offlineStore = try OfflineStore(
+            path: config.resolvePath(config.offline.path ?? Self.siblingOf(config.history.path, "offline.sqlite")), logger: logger)
+        // Held events have ids but are not in history yet: new ids must start after them too.
+        var engine = try Self.makeEngine(config, history: history, delivery: fanOut, chain: chain,
+                                         reservedIds: try offlineStore.highestHeldId(), logger: logger)
         if let key = config.redis.notificationsKey {
             engine = NotificationsListEngine(inner: engine, writer: NotificationsWriter(
                 endpoint: config.redis.url, key: key, length: config.redis.notificationsLength, logger: logger))
         }
         self.engine = engine
+        let offline = OfflineDelivery(
+            store: offlineStore, settings: config.offline, chain: chain,
+            isOnline: { fanOut.isOnline($0) }, metrics: MessengerMetrics(),
+            pool: blockingPool, logger: logger)
+        self.offline = offline
+        authenticator.onVerified = { offline.rememberClaims($0) }
+        self.authenticator = authenticator
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
@@ -77,7 +90,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         pipeline = EventPipeline(
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
-            blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline)
+            blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline, later: offline)
         let hosts = HostPolicy(defaultHost: config.server.defaultHost, grants: config.hosts)
         http = HTTPAPI(
             publish: PublishRoute(authenticator: authenticator, pipeline: pipeline, hosts: hosts),
@@ -89,6 +102,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                                           settings: config.attachments, logger: logger),
             rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
                               defaultHost: config.server.defaultHost),
+            offline: OfflineRoutes(offline: offline, authenticator: authenticator, pool: blockingPool),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
@@ -104,11 +118,12 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     }
 
     private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,
-                                   logger: Logger) throws -> any EventEngine {
+                                   reservedIds: Int64, logger: Logger) throws -> any EventEngine {
         let settings = config.engine
         switch settings.kind {
         case "memory":
-            return MemoryEngine(history: history, delivery: delivery, logger: logger)
+            // Held events (offline delivery) have ids not yet in history: new ids start above them.
+            return MemoryEngine(history: history, delivery: delivery, reservedIds: reservedIds, logger: logger)
         case "redis":
             return try RedisEventEngine(settings: .init(endpoint: config.redis.url, historyPerPrincipal: config.history.perRecipient),
                                         delivery: delivery, chain: chain, logger: logger)
@@ -145,6 +160,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             .wait()
         channel = bound
         presence.start(on: group.next())
+        startOfflineScheduler()
         logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
                                                     "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
@@ -177,6 +193,27 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         logger.notice("JWKS reloaded", metadata: ["algorithms": "\(authenticator.verifier.enabledAlgorithms)"])
     }
 
+    /// Held events and owed messenger deliveries: looked for every poll interval, on the pool.
+    private func startOfflineScheduler() {
+        let pipeline = self.pipeline, logger = self.logger
+        let scheduler = OfflineScheduler(delivery: offline, loop: group.next(), pool: blockingPool,
+                                         intervalMilliseconds: config.offline.pollIntervalMilliseconds) { event, fallback in
+            do throws(GatewayError) {
+                try pipeline.routeHeld(event, fallback: fallback)
+            } catch {
+                logger.error("a held event could not be routed", metadata: ["code": "\(error.code)", "reason": "\(error.message)"])
+            }
+        }
+        scheduler.start()
+        offlineScheduler = scheduler
+    }
+
+    /// `name` in the folder of `path` ("gateway-data/history.sqlite" → "gateway-data/offline.sqlite").
+    static func siblingOf(_ path: String, _ name: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return String(path[...slash]) + name
+    }
+
     public var boundPort: Int? { channel?.localAddress?.port }
 
     /// SIGHUP: swap in a chain built from a re-read config. Connections stay open; the next
@@ -201,6 +238,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     public func shutdown(drainSeconds: Int = 0) {
         presence.stop()
         redis?.stop()
+        // Sends in progress finish and are recorded: a restart does not repeat them.
+        offlineScheduler?.stop()
         let finished = DispatchSemaphore(value: 0)
         let allClosed = group.next().makePromise(of: Void.self)
         allClosed.futureResult.whenComplete { _ in finished.signal() }
@@ -213,6 +252,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         try? blockingPool.syncShutdownGracefully()
         engine.shutdown()
         roomStore.close()
+        offlineStore.close()
         logger.info("gateway stopped")
     }
 }

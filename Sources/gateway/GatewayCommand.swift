@@ -7,6 +7,7 @@ struct Gateway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
         abstract: "A plugin-based realtime chat gateway.",
-        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, TokenCommand.self, ChatCommand.self],
+        subcommands: [RunCommand.self, CheckCommand.self, PluginCommand.self, MessengerCommand.self, TokenCommand.self,
+                      ChatCommand.self],
         defaultSubcommand: RunCommand.self)
 }

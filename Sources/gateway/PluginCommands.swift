@@ -91,6 +91,6 @@ enum PluginReport {
     }
 }
 
-private func printError(_ text: String) {
+func printError(_ text: String) {
     fputs(text + "\n", stderr)
 }

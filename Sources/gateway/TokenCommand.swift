@@ -38,6 +38,9 @@ struct TokenCommand: ParsableCommand {
     @Option(name: .long, help: "A display name (the [auth] title_claim).")
     var title: String?
 
+    @Option(name: .customLong("claim"), help: "An extra string claim NAME=VALUE, e.g. email=bob@example.org (repeatable).")
+    var claims: [String] = []
+
     func validate() throws {
         if sub.isEmpty { throw ValidationError("--sub must not be empty") }
         if TokenMinter.parseTTL(ttl) == nil { throw ValidationError("--ttl must look like 30s, 15m, 1h, 7d or a number of seconds") }
@@ -63,11 +66,20 @@ struct TokenCommand: ParsableCommand {
             printError("warning: signing with the development secret; set [auth] hs256_secret_file or hs256_secret_env in production")
         }
         let auth = gatewayConfig.auth
+        var extra: [String: String] = [:]
+        for claim in claims {
+            let parts = claim.split(separator: "=", maxSplits: 1).map(String.init)
+            guard parts.count == 2, !parts[0].isEmpty else {
+                printError("--claim must be NAME=VALUE, got '\(claim)'")
+                throw ExitCode(2)
+            }
+            extra[parts[0]] = parts[1]
+        }
         let token = TokenMinter.hs256(
             secret: secret.secret, subject: sub, principals: principals, title: title, publish: publish,
             ttlSeconds: TokenMinter.parseTTL(ttl) ?? 3600, now: Int(time(nil)),
             principalsClaim: auth.principalsClaim, publishClaim: auth.publishClaim, publishScope: auth.publishScope,
-            titleClaim: auth.titleClaim)
+            titleClaim: auth.titleClaim, extraClaims: extra)
         print(token)
     }
 

@@ -43,7 +43,7 @@ struct ConsoleAuditTests {
         let descriptor = plugin.descriptor.pointee
         #expect(plugin.name == "console-audit")
         #expect(descriptor.abi_major == UInt32(GW_PLUGIN_ABI_MAJOR))
-        #expect(descriptor.capabilities == gw_capabilities(GW_CAP_CATEGORY_TARGETS))
+        #expect(descriptor.capabilities == gw_capabilities(GW_CAP_CATEGORY_TARGETS | GW_CAP_MESSENGER))
         #expect(descriptor.on_targets != nil && descriptor.on_filter == nil && descriptor.on_thumbnail == nil)
         let categories = try #require(descriptor.categories)
         #expect(categories[0].map { String(cString: $0) } == "*")

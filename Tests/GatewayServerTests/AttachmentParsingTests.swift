@@ -42,16 +42,18 @@ import Testing
     }
 
     @Test func pluginRefusalsMapToStableCodes() {
-        func code(_ message: String, _ stage: RefusalClassifier.Stage, mismatch: Bool = false) -> String {
-            RefusalClassifier.refusal(message, stage: stage, contradictsDeclaredType: mismatch).code
+        func error(_ code: String?, _ status: Int?, _ stage: AttachmentRefusal.Stage, mismatch: Bool = false) -> (String, Int) {
+            let refusal = AttachmentRefusal.error(message: "image.truncated: text is never parsed", code: code, status: status,
+                                                  stage: stage, contradictsDeclaredType: mismatch)
+            return (refusal.code, refusal.status)
         }
-        #expect(code("Files of type text/plain are not accepted.", .validation) == "attachment.unsupported_type")
-        #expect(code("The file content is not a PNG image.", .validation, mismatch: true) == "attachment.content_mismatch")
-        #expect(code("image.mime_mismatch: declared as image/png but the bytes are GIF", .validation) == "attachment.content_mismatch")
-        #expect(code("image.truncated: the PNG ends early", .validation) == "attachment.bad_image")
-        #expect(code("image.too_many_pixels: 100000x100000", .thumbnail) == "attachment.bad_image")
-        #expect(code("decoder gave up", .thumbnail) == "attachment.bad_image")
-        #expect(RefusalClassifier.leadingCode(of: "Note: nothing") == nil)
+        // ABI 1.2: the plugin's code and status win, whatever the text says.
+        #expect(error("attachment.content_mismatch", 415, .validation) == ("attachment.content_mismatch", 415))
+        #expect(error("attachment.too_small", nil, .thumbnail) == ("attachment.too_small", 422))
+        // No code (a 1.0/1.1 plugin): the stage decides; the host's own sniffing finds mismatches.
+        #expect(error(nil, nil, .validation) == ("attachment.unsupported_type", 415))
+        #expect(error(nil, nil, .validation, mismatch: true) == ("attachment.content_mismatch", 415))
+        #expect(error(nil, nil, .thumbnail) == ("attachment.bad_image", 422))
     }
 
     @Test func etagMatching() {

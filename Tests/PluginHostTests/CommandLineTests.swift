@@ -43,7 +43,7 @@ import Testing
         let run = try gateway(["plugin", "inspect", try Fixtures.path("libgood.so")])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("name:            fixture-good"))
-        #expect(run.stdout.contains("abi:             1.1"))
+        #expect(run.stdout.contains("abi:             1.2"))
         #expect(run.stdout.contains("capabilities:    category_targets, recipient_filter, attachment_validation, thumbnail"))
         #expect(run.stdout.contains("categories:      news, chat"))
         #expect(run.stdout.contains("build signature: fixture built by PluginHostTests"))
@@ -109,5 +109,36 @@ import Testing
         #expect(run.status != 0)
         #expect(run.stderr.contains("config.unknown_key"))
         #expect(run.stderr.contains("no plugin was loaded"))
+    }
+
+    /// `gateway messenger test ALIAS ADDRESS`: console-audit as a messenger prints the test
+    /// delivery; an alias that is not configured, or not a messenger, is refused.
+    @Test func messengerTestSendsThroughTheConfiguredMessenger() throws {
+        let products = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+        let output = try Fixtures.directory() + "/audit-\(UUID().uuidString).log"
+        let config = try writeConfig("""
+            plugin_directory = "\(products)"
+            [[plugins]]
+            name = "audit"
+            library = "libConsoleAudit.so"
+            [plugins.config]
+            output = "\(output)"
+            [[plugins]]
+            name = "targets"
+            library = "libCategoryTargets.so"
+            """)
+        let sent = try gateway(["messenger", "test", "audit", "bob@example.org", "--config", config])
+        #expect(sent.status == 0, "\(sent.stderr)")
+        #expect(sent.stdout.contains("sent: test message to bob@example.org through 'audit'"))
+        let printed = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(printed.contains("console-audit send to=bob@example.org attempt=1"))
+        #expect(printed.contains("category=gateway.test"))
+
+        let unknown = try gateway(["messenger", "test", "fax", "x", "--config", config])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.contains("messenger.unknown"))
+        let notMessenger = try gateway(["messenger", "test", "targets", "x", "--config", config])
+        #expect(notMessenger.status == 1)
+        #expect(notMessenger.stderr.contains("messenger.not_a_messenger"))
     }
 }

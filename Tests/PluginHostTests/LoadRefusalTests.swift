@@ -62,7 +62,7 @@ import Testing
         let error = try refusal("libbad-major.so")
         #expect(error.code == "plugin.abi_major_mismatch")
         #expect(error.message.contains("ABI 2.4"), "the plugin's version: \(error.message)")
-        #expect(error.message.contains("ABI 1.1"), "the host's version: \(error.message)")
+        #expect(error.message.contains("ABI 1.2"), "the host's version: \(error.message)")
     }
 
     @Test func descriptorTooSmall() throws {
@@ -93,7 +93,7 @@ import Testing
         let info = try PluginInspector.inspect(path: path).get()
         #expect(info.name == "fixture-good")
         #expect(info.version == "1.2.3")
-        #expect(info.abiMajor == 1 && info.abiMinor == 1)
+        #expect(info.abiMajor == 1 && info.abiMinor == 2)
         #expect(info.capabilities == ["category_targets", "recipient_filter", "attachment_validation", "thumbnail"])
         #expect(info.categories == ["news", "chat"])
         #expect(info.buildSignature == "fixture built by PluginHostTests")
@@ -104,7 +104,7 @@ import Testing
     }
 
     /// Minor versions only append: a plugin built for ABI 1.0 (shorter descriptor, no
-    /// on_filter_event) loads on this 1.1 host and its filter is asked for every recipient.
+    /// on_filter_event) loads on this 1.2 host and its filter is asked for every recipient.
     @Test func aPluginBuiltForAnOlderMinorStillLoads() throws {
         let info = try PluginInspector.inspect(path: try Fixtures.path("libgood-v1_0.so")).get()
         #expect(info.abiMajor == 1 && info.abiMinor == 0)

@@ -1,5 +1,5 @@
 /*
- * gateway_plugin.h — Chat Gateway plugin ABI, version 1.
+ * gateway_plugin.h — Chat Gateway plugin ABI, version 1.2.
  *
  * This header is the whole contract between the gateway (the "host") and a handler plugin.
  * With this file and jansson (<jansson.h>, Debian: libjansson-dev) you can write a plugin in C;
@@ -12,12 +12,17 @@
  *     It never dlclose()s a plugin: Swift images must stay mapped for the life of the process.
  *  2. It looks up ONE symbol, GW_PLUGIN_ENTRY_SYMBOL ("gateway_plugin_entry"), of type
  *     gw_plugin_entry_fn, calls it once, and reads the returned descriptor.
+ *     It loads a PRIVATE COPY of the file (copied to a temporary path, then dlopen()ed, then the
+ *     copy is unlinked): so a plugin rebuilt at the same path is a new image on the next load.
  *  3. It refuses the plugin (with a message naming the file) when:
  *       - descriptor->abi_major != GW_PLUGIN_ABI_MAJOR (both versions are named),
  *       - descriptor->struct_size < GW_PLUGIN_DESCRIPTOR_V1_0_SIZE,
  *       - name, version, create or destroy is NULL,
  *       - a capability bit is set but its hook pointer is NULL,
- *       - create() returns NULL (the plugin's error text is included).
+ *       - create() returns NULL (the plugin's error text is included),
+ *       - build_signature says "GatewayPlugin Swift SDK" and names a Swift toolchain other than
+ *         the gateway's ("swift-6.3.1"): two Swift runtimes' metadata must not meet in one
+ *         process; rebuild the plugin with the gateway's toolchain. C plugins are not checked.
  *  4. For each [[plugins]] entry in gateway.conf, the host calls create() with that entry's
  *     `config` table converted to a JSON object. One shared object may back several instances.
  *
@@ -31,6 +36,72 @@
  *    A plugin built against minor N runs on a host of minor M >= N and, for fields it does not
  *    read, on M < N as well.
  *  - 1.1 added gw_plugin_descriptor.on_filter_event (optional).
+ *  - 1.2 added the messenger capability (on_send, optional on_send_test), GW_RETRY, and a stable
+ *    code + HTTP status in gw_message (gw_message_refuse()).
+ *
+ * ---------------------------------------------------------------------------------------------
+ * Reloading (SIGHUP)
+ * ---------------------------------------------------------------------------------------------
+ *  SIGHUP re-reads gateway.conf's [[plugins]] entries and builds a NEW chain: every instance is
+ *  created again (create() with the new config); the old chain's instances get destroy() once
+ *  the events holding them have finished. A shared object whose file changed (inode, size or
+ *  mtime) since it was loaded is loaded again from a fresh private copy: the new code serves
+ *  the new instances. The old image is never dlclose()d (it stays mapped; each rebuild costs
+ *  one image's memory until the process exits). If any entry fails to load, the running chain
+ *  is kept unchanged and every error is logged. Other sections of gateway.conf (listen address,
+ *  auth, history) are NOT reloaded: restart for those.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * What an event looks like (the `event` every hook receives)
+ * ---------------------------------------------------------------------------------------------
+ *  A JSON object, already normalized by the host (pyams_chat's message model):
+ *    "id"          integer, assigned by the gateway (absent in on_targets of a not-yet-stored event)
+ *    "category"    string, always present ("chat.message", "user.login", ...)
+ *    "action"      string, default "notify"          "status"  string, default "info"
+ *    "source"      object {"id": ..., "title": ...}: the authenticated publisher (events from
+ *                  Redis keep theirs)
+ *    "host"        string: the publisher's Origin or [server] default_host
+ *    "timestamp"   ISO 8601 string
+ *    "title", "message", "url"  strings, optional
+ *    "target"      object {"principals": [...]}: explicit targets, or the union computed by the
+ *                  category-targets plugins
+ *    "attachments" array of attachment objects, optional     "data"  any object, optional
+ *  Unknown fields are refused at ingress, so a plugin never sees a field not listed here.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * How results combine
+ * ---------------------------------------------------------------------------------------------
+ *  - Targets: an event that arrives WITH "target" skips on_targets entirely. Otherwise every
+ *    category-targets instance whose `categories` match is asked, and the principals of all
+ *    that answer GW_OK are UNIONED (duplicates removed). No principal at all: the publish is
+ *    refused (HTTP 422 event.no_targets).
+ *  - Recipients: a recipient is one connection's user. Its "principals" array ALWAYS includes
+ *    its own "id" (plus its groups/roles from the token). An event reaches a recipient when the
+ *    event's target principals and the recipient's principals intersect, and never reaches
+ *    the sender's own connections.
+ *  - Filters run in chain order per recipient; the first GW_DROP stops; a GW_REDACT replaces
+ *    the event for the filters after it.
+ *  - Attachments: validators run in chain order; the first GW_REJECT or GW_ERROR decides. The
+ *    upload is accepted only if at least one validator said GW_OK: when EVERY validator skips
+ *    (or none is configured) the upload is REFUSED (415 attachment.unsupported_type).
+ *  - Thumbnails: the first thumbnail plugin that does not skip makes it.
+ *  - Messengers: each [[plugins]] entry with the messenger capability is a messenger whose
+ *    ALIAS is the entry's `name` ("smtp"); events reach it through offline delivery (fallback,
+ *    default policies) and `gateway messenger test ALIAS ADDRESS`.
+ *
+ * ---------------------------------------------------------------------------------------------
+ * How a refusal reaches the client
+ * ---------------------------------------------------------------------------------------------
+ *  GW_REJECT from on_validate_attachment or on_thumbnail becomes an HTTP error
+ *  {"error": {"code": C, "message": M}} with status S:
+ *    - ABI 1.2: the plugin sets C and S with gw_message_refuse() (code[], http_status). S must
+ *      be 400..499 (anything else is read as the stage's default). Use the documented
+ *      "attachment.*" codes (docs/attachments.md) so clients can branch on them.
+ *    - no code (a 1.0/1.1 plugin, or gw_message_set() only): validation → 415
+ *      attachment.unsupported_type, thumbnail → 422 attachment.bad_image; and the host's own
+ *      content sniffing turns a refusal of bytes that contradict the declared MIME type into
+ *      415 attachment.content_mismatch.
+ *    M is the plugin's text. GW_ERROR is always 500 attachment.plugin_failed.
  *
  * ---------------------------------------------------------------------------------------------
  * Ownership rules (apply to every call unless the call says otherwise)
@@ -62,7 +133,8 @@
  *    Never on an ingress thread (the Redis subscriber hands each message to an event loop).
  *    They must be fast and must not block (no I/O, no sleeping, no locks held for long): a
  *    slow filter slows every connection on that loop.
- *  - on_validate_attachment and on_thumbnail run on a blocking-work thread pool, never on an
+ *  - on_validate_attachment, on_thumbnail, on_send and on_send_test run on a blocking-work
+ *    thread pool, never on an
  *    event loop, possibly concurrently for the same instance. They may be slow (decoding an
  *    image), but must bound their own time and memory on hostile input.
  *  - host services (gw_host_services) may be called from any thread at any time while the
@@ -78,6 +150,7 @@
  *              corrupt image). Write that reason into *message.
  *  GW_DROP     on_filter only: do not deliver this event to this recipient.
  *  GW_REDACT   on_filter only: deliver *redacted_out (a new reference) instead of the event.
+ *  GW_RETRY    on_send only (1.2): a temporary failure; the host retries with backoff.
  *  GW_ERROR    the plugin failed (a bug, an internal limit). Write the reason into *message.
  *              The host logs it, counts it in gateway_plugin_errors_total, and degrades only
  *              this event (see each hook); it never stops the gateway.
@@ -97,7 +170,7 @@ extern "C" {
 #endif
 
 #define GW_PLUGIN_ABI_MAJOR 1
-#define GW_PLUGIN_ABI_MINOR 1
+#define GW_PLUGIN_ABI_MINOR 2
 
 /** The one symbol the host looks up in a plugin. */
 #define GW_PLUGIN_ENTRY_SYMBOL "gateway_plugin_entry"
@@ -120,6 +193,8 @@ enum {
     GW_REJECT = 2,
     GW_DROP = 3,
     GW_REDACT = 4,
+    /** ABI 1.2, on_send only: not sent now, try again later (server down, rate limited). */
+    GW_RETRY = 5,
     GW_ERROR = -1,
 };
 
@@ -137,8 +212,13 @@ enum {
     GW_CAP_ATTACHMENT_VALIDATION = 1u << 2,
     /** on_thumbnail: make a thumbnail of an image within a bounding box. */
     GW_CAP_THUMBNAIL = 1u << 3,
-    /** Every capability bit ABI 1.0 defines; the host refuses bits outside this mask. */
+    /** Every capability bit ABI 1.0 defines. */
     GW_CAP_ALL_V1_0 = 0xF,
+    /** ABI 1.2, on_send (+ optional on_send_test): deliver one event to one recipient's address
+     *  (email, chat id, URL) outside the WebSocket: offline and unread fallbacks. */
+    GW_CAP_MESSENGER = 1u << 4,
+    /** Every capability bit ABI 1.2 defines; the host refuses bits outside this mask. */
+    GW_CAP_ALL_V1_2 = 0x1F,
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -146,10 +226,19 @@ enum {
 /* ------------------------------------------------------------------------------------------ */
 
 #define GW_MESSAGE_CAPACITY 512
+#define GW_MESSAGE_CODE_CAPACITY 64
 
 typedef struct gw_message {
     /** NUL-terminated UTF-8 text. Starts as "" (text[0] == 0). */
     char text[GW_MESSAGE_CAPACITY];
+    /* ---- ABI 1.2: present only when host->abi_minor >= 2 (an older host's gw_message ends
+     * at text[]: never write these there; gw_message_refuse() checks for you). ---- */
+    /** A stable machine-readable code ("attachment.bad_image", "smtp.mailbox_unknown"), NUL-
+     *  terminated, starts as "". The host reads it instead of parsing text. */
+    char code[GW_MESSAGE_CODE_CAPACITY];
+    /** For client-facing refusals (GW_REJECT of attachment hooks): the HTTP status the plugin
+     *  means (400..499). 0 = the stage's default. Ignored elsewhere. */
+    int32_t http_status;
 } gw_message;
 
 /** printf into a gw_message, truncating safely. NULL msg is allowed (does nothing). */
@@ -202,8 +291,37 @@ typedef struct gw_host_services {
     /** Free memory from alloc() that the host did not take. Any thread. NULL is a no-op. */
     void (*free)(void *pointer);
 
-    /* ABI 1.1+ appends fields here. */
+    /* ABI 1.3+ appends fields here. */
 } gw_host_services;
+
+/**
+ * Write a coded refusal or error into `msg`: the text (printf-style) always; the stable `code`
+ * and `http_status` (0 = the stage's default) only when `host` is ABI 1.2 or later. On an older
+ * host the code is written as a "code: " prefix of the text instead, as 1.0/1.1 hosts expected.
+ */
+static inline void gw_message_refuse(const gw_host_services *host, gw_message *msg, const char *code,
+                                     int32_t http_status, const char *format, ...)
+#if defined(__GNUC__) || defined(__clang__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+static inline void gw_message_refuse(const gw_host_services *host, gw_message *msg, const char *code,
+                                     int32_t http_status, const char *format, ...) {
+    if (msg == NULL) return;
+    int coded = host != NULL && host->abi_major == 1 && host->abi_minor >= 2 && code != NULL;
+    size_t offset = 0;
+    if (coded) {
+        snprintf(msg->code, sizeof msg->code, "%s", code);
+        msg->http_status = http_status;
+    } else if (code != NULL) {
+        int written = snprintf(msg->text, sizeof msg->text, "%s: ", code);
+        offset = written > 0 && (size_t)written < sizeof msg->text ? (size_t)written : 0;
+    }
+    va_list args;
+    va_start(args, format);
+    vsnprintf(msg->text + offset, sizeof msg->text - offset, format, args);
+    va_end(args);
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Hook payloads                                                                               */
@@ -234,6 +352,28 @@ typedef struct gw_thumbnail_result {
     uint32_t width;
     uint32_t height;
 } gw_thumbnail_result;
+
+/**
+ * ABI 1.2, on_send: one event for one recipient through one messenger. Borrowed for the call.
+ */
+typedef struct gw_delivery {
+    size_t struct_size;
+    /** The event as the recipient would have received it over WebSocket (after its filters). */
+    const json_t *event;
+    /** {"id": "alice", "principals": ["alice", ...]}: who it is for. */
+    const json_t *recipient;
+    /** The recipient's address for this messenger (an email address, a chat id, a URL):
+     *  from the user's own setting or a token claim. NUL-terminated, never NULL, never "".
+     *  Publishers never see it; log it only when you must. */
+    const char *address;
+    /** This messenger's alias: the [[plugins]] entry name ("smtp"). */
+    const char *alias;
+    /** 1 on the first try, 2 on the first retry, ... */
+    uint32_t attempt;
+    /** A stable id of this delivery (event id and recipient), identical on every retry and
+     *  after a restart: a messenger that can de-duplicate (a Message-ID header) should use it. */
+    const char *delivery_id;
+} gw_delivery;
 
 /* ------------------------------------------------------------------------------------------ */
 /* The descriptor                                                                              */
@@ -332,7 +472,31 @@ typedef struct gw_plugin_descriptor {
      */
     gw_result (*on_filter_event)(gw_instance *instance, const json_t *event, gw_message *error);
 
-    /* ABI 1.2+ appends fields here. */
+    /* ---- ABI 1.2 ---------------------------------------------------------------------- */
+
+    /**
+     * GW_CAP_MESSENGER. Blocking-work pool, NEVER an event loop; concurrently for the same
+     * instance; may block on the network, but must bound its time (a timeout of seconds).
+     *   delivery: BORROWED for the call (see gw_delivery).
+     *   message:  the reason, for the log and the dead-letter record; give a stable code with
+     *             gw_message_refuse().
+     * Returns GW_OK (sent: the host never sends this delivery again), GW_RETRY (temporary
+     * failure: the host tries again later with backoff, up to its retry limit, then dead-
+     * letters it), GW_REJECT (refused for good: a bad address, a permanent server refusal; not
+     * retried), GW_ERROR (a plugin failure: counted in gateway_plugin_errors_total and retried
+     * like GW_RETRY). The host may call on_send again for a delivery it cannot prove was sent
+     * (a crash between your send and your return): use delivery_id to de-duplicate.
+     */
+    gw_result (*on_send)(gw_instance *instance, const gw_delivery *delivery, gw_message *message);
+
+    /**
+     * GW_CAP_MESSENGER, OPTIONAL (NULL: `gateway messenger test` sends through on_send with a
+     * synthetic event). Blocking-work pool; same rules as on_send. Send a test message to
+     * `address` (sitemessage's send_test_message). Returns as on_send.
+     */
+    gw_result (*on_send_test)(gw_instance *instance, const char *address, gw_message *message);
+
+    /* ABI 1.3+ appends fields here. */
 } gw_plugin_descriptor;
 
 /** Size of the ABI 1.0 descriptor: the smallest struct_size the host accepts. */
@@ -342,6 +506,10 @@ typedef struct gw_plugin_descriptor {
 /** Size of the ABI 1.1 descriptor (adds on_filter_event). */
 #define GW_PLUGIN_DESCRIPTOR_V1_1_SIZE \
     (offsetof(gw_plugin_descriptor, on_filter_event) + sizeof(void *))
+
+/** Size of the ABI 1.2 descriptor (adds on_send, on_send_test). */
+#define GW_PLUGIN_DESCRIPTOR_V1_2_SIZE \
+    (offsetof(gw_plugin_descriptor, on_send_test) + sizeof(void *))
 
 /**
  * The entry function every plugin exports as GW_PLUGIN_ENTRY_SYMBOL:

@@ -15,7 +15,9 @@ extension PluginChain {
         case accepted
         /// Refused for a reason the client should see (HTTP 4xx). `plugin` is the entry name, or
         /// "gateway" when the refusal is the host's own (no plugin accepted the attachment).
-        case rejected(plugin: String, message: String)
+        /// `code` and `status` are what an ABI 1.2 plugin set with gw_message_refuse() (nil when
+        /// it did not: the caller applies the stage's default).
+        case rejected(plugin: String, message: String, code: String? = nil, status: Int? = nil)
         /// A plugin failed (HTTP 5xx); already logged and counted.
         case failed(plugin: String, message: String)
     }
@@ -37,8 +39,10 @@ extension PluginChain {
             case Int32(GW_SKIP): continue
             case Int32(GW_REJECT):
                 let reason = PluginInstance.messageText(&message)
+                let coded = PluginInstance.refusalCode(&message)
                 return .rejected(plugin: hook.plugin.entryName,
-                                 message: reason.isEmpty ? "attachment rejected" : reason)
+                                 message: reason.isEmpty ? "attachment rejected" : reason,
+                                 code: coded.code, status: coded.status)
             default:
                 hook.plugin.logFailure(hook: "validate_attachment", result: result, message: &message)
                 hook.plugin.validateErrors.increment()
@@ -54,7 +58,7 @@ extension PluginChain {
         case thumbnail(bytes: [UInt8], mime: String, width: Int, height: Int)
         /// No thumbnail plugin handles this MIME type (all returned GW_SKIP, or none configured).
         case notHandled
-        case rejected(plugin: String, message: String)
+        case rejected(plugin: String, message: String, code: String? = nil, status: Int? = nil)
         case failed(plugin: String, message: String)
     }
 
@@ -83,7 +87,9 @@ extension PluginChain {
                     return Self.takeThumbnail(&result, from: hook.plugin, maxWidth: maxWidth, maxHeight: maxHeight)
                 case Int32(GW_REJECT):
                     let reason = PluginInstance.messageText(&message)
-                    return .rejected(plugin: hook.plugin.entryName, message: reason.isEmpty ? "image rejected" : reason)
+                    let coded = PluginInstance.refusalCode(&message)
+                    return .rejected(plugin: hook.plugin.entryName, message: reason.isEmpty ? "image rejected" : reason,
+                                     code: coded.code, status: coded.status)
                 default:
                     hook.plugin.logFailure(hook: "thumbnail", result: code, message: &message)
                     hook.plugin.thumbnailErrors.increment()

@@ -21,6 +21,8 @@ public final class PluginChain: @unchecked Sendable {
     public var hasCategoryTargets: Bool { !targetsHooks.isEmpty }
     public var hasAttachmentValidators: Bool { !validationHooks.isEmpty }
     public var hasThumbnailers: Bool { !thumbnailHooks.isEmpty }
+    /// Aliases ([[plugins]] entry names) of the messenger instances, in chain order.
+    public var messengerAliases: [String] { messengerHooks.map(\.plugin.entryName) }
 
     let instances: [PluginInstance]
     // Hook pointers are copied out of the descriptors once, so the per-event paths read a flat
@@ -29,6 +31,7 @@ public final class PluginChain: @unchecked Sendable {
     let filterHooks: [FilterHook]
     let validationHooks: [ValidationHook]
     let thumbnailHooks: [ThumbnailHook]
+    let messengerHooks: [MessengerHook]
 
     /// Copies only the bytes the plugin declared (struct_size): fields of a later minor than
     /// the plugin was built for read as NULL, as the header promises, and nothing past its
@@ -50,6 +53,7 @@ public final class PluginChain: @unchecked Sendable {
         var filters: [FilterHook] = []
         var validations: [ValidationHook] = []
         var thumbnails: [ThumbnailHook] = []
+        var messengers: [MessengerHook] = []
         for plugin in instances {
             let descriptor = Self.readDescriptor(plugin.descriptor)
             let capabilities = UInt64(descriptor.capabilities)
@@ -65,11 +69,15 @@ public final class PluginChain: @unchecked Sendable {
             if capabilities & PluginCapability.thumbnail != 0, let call = descriptor.on_thumbnail {
                 thumbnails.append(ThumbnailHook(plugin: plugin, call: call))
             }
+            if capabilities & PluginCapability.messenger != 0, let call = descriptor.on_send {
+                messengers.append(MessengerHook(plugin: plugin, send: call, sendTest: descriptor.on_send_test))
+            }
         }
         targetsHooks = targets
         filterHooks = filters
         validationHooks = validations
         thumbnailHooks = thumbnails
+        messengerHooks = messengers
     }
 
     deinit {

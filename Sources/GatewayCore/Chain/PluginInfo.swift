@@ -8,7 +8,7 @@ public struct PluginInfo: Sendable, Equatable {
     public var abiMajor: Int
     public var abiMinor: Int
     /// Capability names in bit order: "category_targets", "recipient_filter",
-    /// "attachment_validation", "thumbnail".
+    /// "attachment_validation", "thumbnail", "messenger".
     public var capabilities: [String]
     /// Categories a category-targets plugin handles ("*" = all); nil when it does not say.
     public var categories: [String]?
@@ -26,12 +26,16 @@ enum PluginCapability {
     static let attachmentValidation: UInt64 = 1 << 2
     static let thumbnail: UInt64 = 1 << 3
     static let allV1_0: UInt64 = 0xF
+    /// ABI 1.2: deliver one event to one recipient's address (offline delivery).
+    static let messenger: UInt64 = 1 << 4
+    static let allV1_2: UInt64 = 0x1F
 
     static let named: [(bit: UInt64, name: String)] = [
         (categoryTargets, "category_targets"),
         (recipientFilter, "recipient_filter"),
         (attachmentValidation, "attachment_validation"),
         (thumbnail, "thumbnail"),
+        (messenger, "messenger"),
     ]
 
     static func names(_ bits: UInt64) -> [String] {

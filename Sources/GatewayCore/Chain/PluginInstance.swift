@@ -20,6 +20,7 @@ final class PluginInstance: @unchecked Sendable {
     let filterErrors: Counter
     let validateErrors: Counter
     let thumbnailErrors: Counter
+    let sendErrors: Counter
 
     private init(library: PluginLibrary, entryName: String, instance: OpaquePointer?,
                  context: PluginHostContext, contextToken: OpaquePointer, metricsFactory: MetricsFactory?) {
@@ -42,6 +43,7 @@ final class PluginInstance: @unchecked Sendable {
         filterErrors = errors("filter")
         validateErrors = errors("validate_attachment")
         thumbnailErrors = errors("thumbnail")
+        sendErrors = errors("send")
     }
 
     /// Calls create(). Must run on the control queue.
@@ -101,6 +103,16 @@ final class PluginInstance: @unchecked Sendable {
         context.logger.warning("plugin hook returned an invalid result", metadata: [
             "hook": .string(hook), "reason": .string(what), "failures": .stringConvertible(ordinal),
         ])
+    }
+
+    /// The stable code and HTTP status an ABI 1.2 plugin set (gw_message_refuse()); nil for each
+    /// it left empty. A 1.0/1.1 plugin never writes them: the host zeroes them before the call.
+    static func refusalCode(_ message: inout gw_message) -> (code: String?, status: Int?) {
+        let code = withUnsafeBytes(of: &message.code) { raw in
+            String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
+        }
+        let status = Int(message.http_status)
+        return (code.isEmpty ? nil : code, (400...499).contains(status) ? status : nil)
     }
 
     static func messageText(_ message: inout gw_message) -> String {

@@ -1,11 +1,17 @@
-// Opens a plugin shared object and validates its descriptor against ABI 1.0.
+// Opens a plugin shared object and validates its descriptor against ABI 1.x.
 //
 // Opened with RTLD_NOW (missing symbols fail now, not mid-event), RTLD_LOCAL (plugins do not see
 // each other's symbols) and RTLD_NODELETE; never dlclose()d, because Swift images must stay mapped
 // for the life of the process. One shared object may back several instances, so the validated
-// descriptor is cached per real path.
+// descriptor is cached per file identity (real path, inode, size, mtime).
+//
+// The loader opens a private COPY of the file: the dynamic loader returns an already-loaded image
+// for a path it has seen, so a plugin rebuilt at the same path would never be picked up on reload.
+// Copying to a fresh temporary name gives the new build its own image; the copy is unlinked once
+// mapped.
 import CGatewayPlugin
 import Foundation
+import GatewayToolchain
 
 #if canImport(Glibc)
 import Glibc
@@ -33,7 +39,20 @@ enum PluginLibraryLoader {
     private static let versionFieldsSize = MemoryLayout<Int>.size + 2 * MemoryLayout<UInt32>.size
 
     private static let cacheLock = NSLock()
-    nonisolated(unsafe) private static var descriptorByRealPath: [String: DescriptorPointer] = [:]
+    // Guarded by cacheLock.
+    nonisolated(unsafe) private static var descriptorByFile: [FileIdentity: DescriptorPointer] = [:]
+    nonisolated(unsafe) private static var copiesMade = 0
+
+    /// A file changes identity when it is rebuilt: the linker writes a new inode, or rewrites in
+    /// place and changes size or mtime.
+    struct FileIdentity: Hashable {
+        let realPath: String
+        let device: UInt64
+        let inode: UInt64
+        let size: Int64
+        let modifiedSeconds: Int
+        let modifiedNanoseconds: Int
+    }
 
     /// Opens `path` (must contain a slash or be absolute; resolved by the caller) and validates it.
     /// `entryName` only decorates errors.
@@ -51,8 +70,11 @@ enum PluginLibraryLoader {
             return failure(PluginLoadError.Code.notSharedObject, path, "\(path): not a regular file, so not a shared object")
         }
 
+        let identity = FileIdentity(
+            realPath: realPath, device: UInt64(status.st_dev), inode: UInt64(status.st_ino), size: Int64(status.st_size),
+            modifiedSeconds: Int(status.st_mtim.tv_sec), modifiedNanoseconds: Int(status.st_mtim.tv_nsec))
         let descriptor: DescriptorPointer
-        switch openDescriptor(realPath: realPath) {
+        switch openDescriptor(identity) {
         case .success(let pointer): descriptor = pointer
         case .failure(let error):
             return failure(error.code, realPath, error.message)
@@ -65,13 +87,19 @@ enum PluginLibraryLoader {
 
     private struct OpenFailure: Error { let code: String; let message: String }
 
-    private static func openDescriptor(realPath: String) -> Result<DescriptorPointer, OpenFailure> {
+    private static func openDescriptor(_ identity: FileIdentity) -> Result<DescriptorPointer, OpenFailure> {
         cacheLock.lock()
         defer { cacheLock.unlock() }
-        if let cached = descriptorByRealPath[realPath] { return .success(cached) }
+        if let cached = descriptorByFile[identity] { return .success(cached) }
+        let realPath = identity.realPath
 
+        guard let copy = privateCopy(of: realPath) else {
+            return .failure(OpenFailure(code: PluginLoadError.Code.notSharedObject,
+                                        message: "\(realPath): cannot copy the plugin to a private temporary file (check $TMPDIR space and permissions)"))
+        }
+        defer { unlink(copy) }  // the mapping stays; the name is not needed once opened
         _ = dlerror()  // clear a stale error so the text we report is this call's
-        guard let handle = dlopen(realPath, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
+        guard let handle = dlopen(copy, RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE) else {
             let reason = dlerror().map { String(cString: $0) } ?? "dlopen failed"
             return .failure(OpenFailure(code: PluginLoadError.Code.notSharedObject,
                                         message: "\(realPath): cannot be loaded as a shared object: \(reason)"))
@@ -85,9 +113,37 @@ enum PluginLibraryLoader {
             return .failure(OpenFailure(code: PluginLoadError.Code.invalidDescriptor,
                                         message: "\(realPath): \(GW_PLUGIN_ENTRY_SYMBOL)() returned NULL instead of a descriptor"))
         }
-        descriptorByRealPath[realPath] = descriptor
+        descriptorByFile[identity] = descriptor
         return .success(descriptor)
     }
+
+    /// Copies `path` to a new file in a private folder (one per process); nil on any failure.
+    /// Called under cacheLock.
+    private static func privateCopy(of path: String) -> String? {
+        copiesMade += 1
+        let name = (path as NSString).lastPathComponent
+        let copy = privateFolder + "/\(copiesMade)-\(name)"
+        do {
+            try FileManager.default.copyItem(atPath: path, toPath: copy)
+        } catch {
+            return nil
+        }
+        return copy
+    }
+
+    private static let privateFolder: String = {
+        let template = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-plugins-XXXXXX").path
+        var bytes = Array(template.utf8CString)
+        let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+        guard made != nil else { return FileManager.default.temporaryDirectory.path }
+        let folder = String(cString: bytes)
+        privateFolderPath = folder
+        // Empty once every copy is unlinked; remove it at exit so runs leave nothing behind.
+        atexit { rmdir(PluginLibraryLoader.privateFolderPath) }
+        return folder
+    }()
+    // Written once, inside privateFolder's initializer; read by the atexit handler.
+    nonisolated(unsafe) fileprivate static var privateFolderPath: String = ""
 
     private static func validate(_ descriptor: DescriptorPointer, path: String) -> Result<PluginInfo, OpenFailure> {
         func refuse(_ code: String, _ message: String) -> Result<PluginInfo, OpenFailure> {
@@ -121,7 +177,7 @@ enum PluginLibraryLoader {
                           "plugin '\(pluginName)' has a NULL \(d.create == nil ? "create" : "destroy") function")
         }
         let capabilities = UInt64(d.capabilities)
-        let unknownBits = capabilities & ~PluginCapability.allV1_0
+        let unknownBits = capabilities & ~PluginCapability.allV1_2
         guard unknownBits == 0 else {
             return refuse(PluginLoadError.Code.unknownCapability,
                           "plugin '\(pluginName)' declares capability bits 0x\(String(unknownBits, radix: 16)) that ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR) does not define")
@@ -131,11 +187,17 @@ enum PluginLibraryLoader {
             (PluginCapability.recipientFilter, d.on_filter != nil, "on_filter"),
             (PluginCapability.attachmentValidation, d.on_validate_attachment != nil, "on_validate_attachment"),
             (PluginCapability.thumbnail, d.on_thumbnail != nil, "on_thumbnail"),
+            (PluginCapability.messenger, d.on_send != nil, "on_send"),
         ]
         for entry in hookPresent where capabilities & entry.bit != 0 && !entry.present {
             let capability = PluginCapability.names(entry.bit)[0]
             return refuse(PluginLoadError.Code.capabilityHookMissing,
                           "plugin '\(pluginName)' declares capability \(capability) but its \(entry.hook) hook is NULL")
+        }
+        let signature = d.build_signature.map { String(cString: $0) }
+        if let signature, let built = SwiftToolchain.toolchain(inSignature: signature), built != SwiftToolchain.version {
+            return refuse(PluginLoadError.Code.swiftToolchainMismatch,
+                          "plugin '\(pluginName)' was built with Swift toolchain \(built) but this gateway with \(SwiftToolchain.version); Swift plugins must be built with the gateway's toolchain (two Swift runtimes cannot share a process): rebuild the plugin")
         }
         return .success(PluginInfo(
             name: pluginName,
@@ -144,7 +206,7 @@ enum PluginLibraryLoader {
             abiMinor: Int(abiMinor),
             capabilities: PluginCapability.names(capabilities),
             categories: d.categories.map(cStrings(_:)),
-            buildSignature: d.build_signature.map { String(cString: $0) },
+            buildSignature: signature,
             path: path,
             entryName: nil
         ))

@@ -35,6 +35,7 @@ public struct PluginLoadError: Error, Sendable, CustomStringConvertible, Equatab
         public static let capabilityHookMissing = "plugin.capability_hook_missing"
         public static let createFailed = "plugin.create_failed"
         public static let duplicateName = "plugin.duplicate_name"
+        public static let swiftToolchainMismatch = "plugin.swift_toolchain_mismatch"
     }
 }
 

@@ -83,6 +83,7 @@ extension ConfigMapper {
             config.attachments = read(table, into: config.attachments, label: label, fields: GatewayConfig.attachmentsFields)
         case "hosts": config.hosts = readHosts(table)
         case "engine": config.engine = read(table, into: config.engine, label: label, fields: GatewayConfig.engineFields)
+        case "offline": config.offline = read(table, into: config.offline, label: label, fields: GatewayConfig.offlineFields)
         default: config.redis = read(table, into: config.redis, label: label, fields: GatewayConfig.redisFields)
         }
     }

@@ -96,7 +96,7 @@ extension GatewayConfig {
         return name.isEmpty ? "expected \"claim\" or \"claim=value\" (e.g. \"obj=refresh\"), got '\(text)'" : nil
     }
 
-    static let sectionNames = ["server", "auth", "engine", "history", "attachments", "redis", "hosts", "plugins"]
+    static let sectionNames = ["server", "auth", "engine", "history", "attachments", "redis", "hosts", "offline", "plugins"]
 
     /// The engines this build has. Adding one: a kind here and its construction in the server.
     public static let engineKinds = ["memory", "redis"]

@@ -179,6 +179,7 @@ public struct GatewayConfig: Sendable, Equatable {
     public var history = History()
     public var attachments = Attachments()
     public var redis = Redis()
+    public var offline = Offline()
     /// Folder searched for plugin libraries given by bare file name. nil: the folder of the
     /// running `gateway` executable (where `swift build` puts the bundled plugins).
     public var pluginDirectory: String? = nil

@@ -40,7 +40,10 @@ public enum EventNormalizer {
     static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host", "type",
                                "channel", "image"]
     static let boolFields = ["modal"]
-    static let knownFields: Set<String> = Set(stringFields + boolFields + ["source", "target", "attachments", "data", "id"])
+    /// `countdown` and `fallback` are instructions to the gateway (DeliveryInstructions), read
+    /// there and never part of the delivered event.
+    static let knownFields: Set<String> = Set(stringFields + boolFields + ["source", "target", "attachments", "data", "id",
+                                                                           "countdown", "fallback"])
 
     public static func normalize(
         _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String,

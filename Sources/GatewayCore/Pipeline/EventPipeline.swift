@@ -3,7 +3,8 @@ import GatewayJSON
 /// The one path of every event, whatever door it came in by (HTTP publish, a WebSocket publish
 /// frame, the Redis channel):
 ///
-///     id (engine) → normalize → attachments → targets → record + deliver (engine)
+///     id (engine) → normalize → attachments → targets → [held: countdown] → record + deliver
+///     (engine) → owed later: fallback / policies (LaterDelivery)
 ///
 /// Each step is a value built with what it needs; the pipeline owns no socket and no state of
 /// its own. Ingress code parses its wire format, calls `publish`, and shows the answer.
@@ -20,9 +21,13 @@ public final class EventPipeline: Sendable {
     private let chain: ChainReference
     private let blocking: any BlockingExecutor
     private let counters: PipelineCounters
+    /// nil: no offline delivery (then `countdown` is refused and `fallback` can name nothing).
+    private let later: (any LaterDelivery)?
 
     public init(normalize: NormalizeStep, attachments: AttachmentStep, targets: TargetStep, engine: any EventEngine,
-                chain: ChainReference, blocking: any BlockingExecutor, counters: PipelineCounters) {
+                chain: ChainReference, blocking: any BlockingExecutor, counters: PipelineCounters,
+                later: (any LaterDelivery)? = nil) {
+        self.later = later
         self.normalize = normalize
         self.attachments = attachments
         self.targets = targets
@@ -42,7 +47,9 @@ public final class EventPipeline: Sendable {
     public func publish(_ input: JSON, from publisher: Publisher, ingress: Ingress, hostFallback: String?,
                         completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
         counters.eventsIn[ingress]?.increment()
-        if engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view) {
+        // A countdown is written to the offline store: SQLite, so off the event loop too.
+        if engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view)
+            || input.view["countdown"].exists {
             blocking.execute { [self] in
                 completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
             }
@@ -62,8 +69,10 @@ public final class EventPipeline: Sendable {
         let chain = self.chain.current
         let id = try engine.nextEventId()
         let json: JSON
+        let instructions: DeliveryInstructions
         do throws(GatewayError) {
             json = try normalize.run(input.view, id: id, publisher: publisher, hostFallback: hostFallback)
+            instructions = try DeliveryInstructions.parse(input.view, messengers: later?.messengerAliases ?? [])
             try attachments.expand(json, for: publisher)
         } catch {
             counters.invalid.increment()
@@ -81,11 +90,38 @@ public final class EventPipeline: Sendable {
                           senderId: view["source"]["id"].string ?? publisher.id,
                           category: view["category"].string ?? "", targets: resolved.principals, json: json)
         attachments.grant(event)
+        if let countdown = instructions.countdownSeconds {
+            guard let later else {
+                throw GatewayError(code: "offline.disabled", message: "'countdown' needs offline delivery, which is not configured.", status: 400)
+            }
+            try later.hold(event, publisher: publisher.id, seconds: countdown, fallback: instructions.fallback)
+            return id
+        }
+        try deliver(event, chain: chain, rooms: resolved.rooms, fallback: instructions.fallback)
+        return id
+    }
+
+    private func deliver(_ event: Event, chain: PluginChain, rooms: [String],
+                         fallback: DeliveryInstructions.Fallback?) throws(GatewayError) {
         let outbound = OutboundEvent(event, chain: chain)
         try engine.publish(outbound)
-        targets.delivered(event, payload: outbound.payload, rooms: resolved.rooms)
+        targets.delivered(event, payload: outbound.payload, rooms: rooms)
         counters.routed.increment()
-        return id
+        later?.delivered(event, payload: outbound.payload, fallback: fallback)
+    }
+
+    /// A held event whose countdown ran out (offline delivery's scheduler, on the blocking
+    /// pool): recorded and delivered now, with the targets computed when it was published.
+    public func routeHeld(_ json: JSON, fallback: DeliveryInstructions.Fallback?) throws(GatewayError) {
+        guard let event = Event(routed: json) else {
+            throw GatewayError(code: "offline.bad_held_event", message: "a held event has no id, host or targets", status: 500)
+        }
+        try deliver(event, chain: chain.current, rooms: json.view["target"]["rooms"].strings ?? [], fallback: fallback)
+    }
+
+    /// `reader` read event `eventId`: stored for offline delivery (no signal to anyone).
+    public func markRead(_ eventId: Int64, reader: String) {
+        later?.markRead(eventId, reader: reader)
     }
 
     /// A typing indicator or read mark from `sender`: addressed like an event, never stored,

@@ -62,9 +62,9 @@ struct AttachmentIngest {
         switch chain.validateAttachment(metadata: metadata.view, bytes: bytes) {
         case .accepted:
             return nil
-        case .rejected(_, let message):
-            return RefusalClassifier.refusal(message, stage: .validation,
-                                             contradictsDeclaredType: ContentSignature.contradicts(mime: declared.mime, bytes: bytes))
+        case .rejected(_, let message, let code, let status):
+            return AttachmentRefusal.error(message: message, code: code, status: status, stage: .validation,
+                                           contradictsDeclaredType: ContentSignature.contradicts(mime: declared.mime, bytes: bytes))
         case .failed(let plugin, let message):
             return .attachmentPluginFailed(plugin, message)
         }
@@ -79,8 +79,9 @@ struct AttachmentIngest {
         case .notHandled:
             // No thumbnail plugin for this image format: the image is stored without a thumbnail.
             return .success(nil)
-        case .rejected(_, let message):
-            return .failure(RefusalClassifier.refusal(message, stage: .thumbnail, contradictsDeclaredType: false))
+        case .rejected(_, let message, let code, let status):
+            return .failure(AttachmentRefusal.error(message: message, code: code, status: status, stage: .thumbnail,
+                                                    contradictsDeclaredType: false))
         case .failed(let plugin, let message):
             return .failure(.attachmentPluginFailed(plugin, message))
         }

@@ -65,7 +65,9 @@ final class AttachmentService: AttachmentResolver {
         switch chain.validateAttachment(metadata: element, bytes: nil) {
         case .accepted:
             return element.retained()!.deepCopy()
-        case .rejected(_, let message):
+        case .rejected(_, let message, let code, let status):
+            // URL attachments (youtube, ...): a coded 1.2 refusal keeps its code and status.
+            if let code { throw GatewayError(code: code, message: message, status: status ?? 400) }
             throw .attachmentRejected(message)
         case .failed(let plugin, let message):
             throw .attachmentPluginFailed(plugin, message)

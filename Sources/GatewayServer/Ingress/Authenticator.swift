@@ -8,6 +8,9 @@ import NIOHTTP1
 struct Authenticator: Sendable {
     let verifier: TokenVerifier
     let cache: VerifiedTokenCache
+    /// Told of every token verified (not of cache hits): offline delivery remembers the
+    /// messenger addresses in its claims.
+    var onVerified: @Sendable (Identity) -> Void = { _ in }
 
     func identify(token: String?) -> Result<Identity, GatewayError> {
         guard let token, !token.isEmpty else {
@@ -19,6 +22,7 @@ struct Authenticator: Sendable {
         switch verifier.verify(token, now: now) {
         case .success(let identity):
             cache.remember(token, as: identity)
+            onVerified(identity)
             return .success(identity)
         case .failure(let error): return .failure(.unauthorized(error.code, error.message))
         }

@@ -25,6 +25,7 @@ enum AuthSettingsResolver {
         settings.requireExp = auth.requireExp
         settings.requireClaims = auth.requireClaims.compactMap(ClaimRule.init)
         settings.rejectClaims = auth.rejectClaims.compactMap(ClaimRule.init)
+        settings.keptClaims = Array(Set(config.offline.claimByAlias.values)).sorted()
         return settings
     }
 }

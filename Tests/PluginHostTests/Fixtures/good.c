@@ -150,6 +150,10 @@ static const gw_plugin_descriptor descriptor = {
     /* Built as a plugin of ABI 1.0 would be: a shorter descriptor, no on_filter_event. */
     .struct_size = GW_PLUGIN_DESCRIPTOR_V1_0_SIZE,
     .abi_minor = 0,
+#elif defined(AS_ABI_1_1)
+    /* Built as a plugin of ABI 1.1 would be: the descriptor ends after on_filter_event. */
+    .struct_size = GW_PLUGIN_DESCRIPTOR_V1_1_SIZE,
+    .abi_minor = 1,
 #else
     .struct_size = sizeof(gw_plugin_descriptor),
     .abi_minor = GW_PLUGIN_ABI_MINOR,
@@ -158,7 +162,11 @@ static const gw_plugin_descriptor descriptor = {
     .name = PLUGIN_NAME,
     .version = "1.2.3",
     .capabilities = GW_CAP_CATEGORY_TARGETS | GW_CAP_RECIPIENT_FILTER | GW_CAP_ATTACHMENT_VALIDATION | GW_CAP_THUMBNAIL,
+#ifdef BUILD_SIGNATURE
+    .build_signature = BUILD_SIGNATURE,
+#else
     .build_signature = "fixture built by PluginHostTests",
+#endif
     .categories = CATEGORIES,
     .create = create,
     .destroy = destroy,

@@ -20,6 +20,8 @@ struct HTTPAPI: Sendable {
     let status: StatusRoutes
     let attachments: AttachmentRoutes
     let rooms: RoomRoutes
+    /// Addresses, preferences, read marks, cancelling held events (offline delivery).
+    let offline: OfflineRoutes
     /// [server] max_event_bytes: the largest buffered request body.
     let maxBodyBytes: Int
 
@@ -68,6 +70,7 @@ struct HTTPAPI: Sendable {
             if path.hasPrefix(RoomRoutes.prefix + "/") {
                 return rooms.handle(request, eventLoop: eventLoop)
             }
+            if let answer = offline.handle(request, eventLoop: eventLoop) { return answer }
             if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
                 return only(.GET) { attachments.serve(request, eventLoop: eventLoop) }
             }

@@ -6,7 +6,8 @@ import NIOCore
 /// The client-to-server frames (docs/client-protocol.md):
 ///   {"type": "publish", "ref": "r1", "event": {...}}            → {"type": "ack", "ref": "r1", "id": 42}
 ///   {"type": "typing",  "ref": "r2", "target": {"principals": [...]}}  → ack; targets get {"type": "typing", ...}
-///   {"type": "read",    "ref": "r3", "id": 42, "target": {...}}  → ack; targets get {"type": "read", "id": 42, ...}
+///   {"type": "read",    "ref": "r3", "id": 42, "target": {...}}  → ack; stored for the reader; targets (optional)
+///                                                                   get {"type": "read", "id": 42, ...}
 ///   {"type": "typing", "room": "<id>", "length": 1000} / {"type": "read", "room": "<id>", "id": 42}
 ///                                                                   → the room's members (RoomSignals)
 /// Any refusal answers {"type": "error", "ref": ..., "error": {"code", "message"}} and keeps the
@@ -81,8 +82,20 @@ struct ClientProtocol: Sendable {
     /// Typing indicators and read marks: ephemeral, not stored, no publish permission needed, but
     /// still addressed to principals and never echoed to the sender.
     private func signal(_ type: String, _ frame: JSONView, ref: JSONView, connection: ClientConnection, loop: EventLoop) {
+        // Every read mark is stored for the reader (it stops the event's pending offline
+        // fallbacks). Without a room or a target that is all it does.
+        let readId = type == "read" ? frame["id"].int.flatMap { $0 > 0 ? Int64($0) : nil } : nil
+        if let readId { pipeline.markRead(readId, reader: identity.id) }
         if frame["room"].exists {
             rooms.handle(type, frame, ref: ref, identity: identity, host: host, connection: connection, loop: loop)
+            return
+        }
+        if type == "read", !frame["target"].exists {
+            guard readId != nil else {
+                connection.sendError(ref: ref, .invalidEvent("bad_id", "A read mark needs the 'id' of the event that was read."))
+                return
+            }
+            connection.sendAck(ref: ref)
             return
         }
         guard let principals = frame["target"]["principals"].strings, !principals.isEmpty else {
