@@ -7,8 +7,11 @@
 #   libgd-dev       the thumbnailer plugin (PNG, JPEG, GIF)
 #   redis-server    a real Redis for the ingress tests
 #   pkg-config      SwiftPM finds the libraries above through it
+#   chromium        the browser tests drive the chat page and the admin console in it (headless)
+# and from PyPI:
+#   playwright      drives Debian's chromium (executable_path; it never downloads a browser)
 set -euo pipefail
-packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config)
+packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config chromium)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -19,4 +22,8 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
+fi
+if ! python3 -c "import playwright" >/dev/null 2>&1; then
+  echo "installing: playwright (PyPI)"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore playwright
 fi

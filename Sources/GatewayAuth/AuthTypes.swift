@@ -14,13 +14,17 @@ public struct Identity: Sendable, Equatable {
     public let canPublish: Bool
     /// The token's `exp` (unix seconds), when it has one.
     public let expiresAt: Int?
+    /// Whether the admin claim grants the admin scope (the admin console and /api/v1/admin).
+    public let isAdmin: Bool
 
-    public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?) {
+    public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?,
+                isAdmin: Bool = false) {
         self.id = id
         self.principals = principals
         self.title = title
         self.canPublish = canPublish
         self.expiresAt = expiresAt
+        self.isAdmin = isAdmin
     }
 }
 
@@ -105,6 +109,8 @@ public struct AuthSettings: Sendable {
     public var titleClaim: String
     public var publishClaim: String
     public var publishScope: String
+    public var adminClaim: String
+    public var adminScope: String
     /// Allowed clock skew for exp and nbf, seconds.
     public var leewaySeconds: Int
     /// More PEM public keys (RSA, EC P-256/384/521, Ed25519); each verifies what its type allows.
@@ -118,7 +124,8 @@ public struct AuthSettings: Sendable {
 
     public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
                 principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",
-                publishScope: String = "publish", leewaySeconds: Int = 30) {
+                publishScope: String = "publish", adminClaim: String = "scope", adminScope: String = "admin",
+                leewaySeconds: Int = 30) {
         self.hs256Secret = hs256Secret
         self.rs256PublicKeyPEM = rs256PublicKeyPEM
         self.es256PublicKeyPEM = es256PublicKeyPEM
@@ -126,6 +133,8 @@ public struct AuthSettings: Sendable {
         self.titleClaim = titleClaim
         self.publishClaim = publishClaim
         self.publishScope = publishScope
+        self.adminClaim = adminClaim
+        self.adminScope = adminScope
         self.leewaySeconds = leewaySeconds
     }
 }

@@ -146,8 +146,9 @@ public final class TokenVerifier: Sendable {
             principals.append(principal)
         }
         let canPublish = try words(claims, settings.publishClaim).contains(settings.publishScope)
+        let isAdmin = try words(claims, settings.adminClaim).contains(settings.adminScope)
         return Identity(id: subject, principals: principals, title: claims[settings.titleClaim].string,
-                        canPublish: canPublish, expiresAt: expiresAt)
+                        canPublish: canPublish, expiresAt: expiresAt, isAdmin: isAdmin)
     }
 
     /// NumericDate (RFC 7519 §2): seconds, possibly fractional; a fraction is cut off.

@@ -19,6 +19,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let group: MultiThreadedEventLoopGroup
     private let blockingPool: NIOThreadPool
     private let chain: ChainReference
+    /// The [[plugins]] entries in force; SIGHUP and the admin console change them through it.
+    private let plugins: PluginSwitch
     private let fanOut: FanOut
     private let engine: any EventEngine
     private let pipeline: EventPipeline
@@ -53,6 +55,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         blockingPool.start()
         let chain = ChainReference(chain)
         self.chain = chain
+        plugins = PluginSwitch(config: config, host: pluginHost, chain: chain, logger: logger)
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
@@ -79,6 +82,10 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                                           settings: config.attachments, logger: logger),
             rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
                               defaultHost: config.server.defaultHost),
+            admin: AdminAPI(authenticator: authenticator, auth: config.auth, fanOut: fanOut, plugins: plugins, chain: chain,
+                            history: history, engine: engine, metrics: metrics, pipeline: pipeline,
+                            blockingPool: blockingPool, logger: logger),
+            developmentLogin: DevelopmentLogin(config: config),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
@@ -161,10 +168,14 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     public var boundPort: Int? { channel?.localAddress?.port }
 
     /// SIGHUP: swap in a chain built from a re-read config. Connections stay open; the next
-    /// event uses the new chain; events in flight finish with the old one.
-    public func replaceChain(_ chain: PluginChain) {
-        self.chain.replace(with: chain)
-        logger.notice("plugin chain reloaded", metadata: ["plugins": "\(chain.plugins.map(\.name))"])
+    /// event uses the new chain; events in flight finish with the old one. On any error the
+    /// running chain stays and the errors are returned.
+    public func reloadPlugins(from config: GatewayConfig) -> Result<PluginChain, [PluginLoadError]> {
+        let result = plugins.reload(config)
+        if case .success(let chain) = result {
+            logger.notice("plugin chain reloaded", metadata: ["plugins": "\(chain.plugins.map(\.name))"])
+        }
+        return result
     }
 
     public var currentChain: PluginChain { chain.current }
