@@ -128,7 +128,12 @@ def two_users_chat(browser):
     bob.click("#send")
     expect(events(alice, "hi Alice, the page works")).to_have_count(1)
     expect(events(bob, "hi Alice, the page works").locator(".receipt")).to_have_text("read by Alice")
-    alice.fill("#message", "")
+    alice.set_input_files("#file", files=[{"name": "gradient.png", "mimeType": "image/png", "buffer": png(320, 200)}])
+    alice.fill("#message", "a picture for you")
+    alice.click("#send")
+    thumbnail = events(bob, "a picture for you").locator("img.thumbnail")
+    expect(thumbnail).to_be_visible()
+    bob.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle())
     alice.locator("#message").press_sequentially("see you", delay=30)  # leaves Bob's "is typing…" on screen
     expect(bob.locator("#typing")).to_have_text("Alice is typing…")
     screenshot(bob, "chat.png")

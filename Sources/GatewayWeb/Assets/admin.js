@@ -60,7 +60,7 @@ async function refresh() {
   $('who').textContent = `${overview.admin.id} · gateway up since ${new Date(overview.started_at).toLocaleString()}`;
   showConnections(overview.connections, page);
   showRates(overview.metrics, admin.previous);
-  showHistory(overview.history);
+  showHistory(overview.history, overview.engine);
   showPlugins(overview.plugins);
   admin.previous = {metrics: overview.metrics, at: performance.now()};
   $('status').textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -131,9 +131,11 @@ function formatSeconds(seconds) {
   return seconds >= 1 ? `${seconds} s` : seconds >= 0.001 ? `${seconds * 1000} ms` : `${seconds * 1e6} µs`;
 }
 
-function showHistory(history) {
-  if (!history) return rows('history', [[td('not configured')]]);
+function showHistory(history, engine) {
+  const engineRow = [td('engine'), td(`${engine.kind}, ${engine.state}${engine.reason ? `: ${engine.reason}` : ''}`, 'number')];
+  if (!history) return rows('history', [engineRow, [td('history'), td('not configured')]]);
   rows('history', [
+    engineRow,
     [td('events'), number(history.events)],
     [td('deliveries'), number(history.deliveries)],
     [td('size'), number(`${(history.size_bytes / 1024).toFixed(0)} KiB`)],
