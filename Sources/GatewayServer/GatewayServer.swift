@@ -83,7 +83,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
                               defaultHost: config.server.defaultHost),
             admin: AdminAPI(authenticator: authenticator, auth: config.auth, fanOut: fanOut, plugins: plugins, chain: chain,
-                            history: history, engine: engine, metrics: metrics, pipeline: pipeline,
+                            history: config.engine.kind == "memory" ? history : nil, engine: engine, metrics: metrics,
+                            pipeline: pipeline,
                             blockingPool: blockingPool, logger: logger),
             developmentLogin: DevelopmentLogin(config: config),
             maxBodyBytes: config.server.maxEventBytes)

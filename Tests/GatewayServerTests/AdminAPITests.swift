@@ -89,6 +89,8 @@ import Testing
         let gateway = try TestGateway()
         defer { gateway.stop() }
         let bob = try await gateway.connect(gateway.token("bob"))
+        // The server registers a connection right after its 101 response is written.
+        for _ in 0..<100 where gateway.server.connectionCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
         let sent = try gateway.http("POST", "/api/v1/admin/events", token: adminToken(gateway),
                                     headers: [("Content-Type", "application/json")],
                                     body: Array(#"{"category":"admin.test","message":"ping","target":{"principals":["bob"]}}"#.utf8))
@@ -104,6 +106,7 @@ import Testing
         defer { gateway.stop() }
         let admin = adminToken(gateway)
         let member = try await gateway.connect(gateway.token("member", principals: ["group:room"]))
+        for _ in 0..<100 where gateway.server.connectionCount < 1 { try await Task.sleep(for: .milliseconds(20)) }
         let app = gateway.token("app", publish: true)
         #expect(try gateway.publish(#"{"category":"room.news","message":"one"}"#, token: app).status == 202)
         #expect(try await member.nextJSON().view["message"].string == "one")

@@ -19,6 +19,7 @@ final class AdminAPI: Sendable {
     private let connections: ConnectionDirectory
     let plugins: PluginSwitch
     private let chain: ChainReference
+    /// The memory engine's event history; nil when the engine keeps history itself (redis).
     private let history: HistoryStore?
     private let engine: any EventEngine
     private let metrics: GatewayMetrics

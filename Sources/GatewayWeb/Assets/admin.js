@@ -133,7 +133,7 @@ function formatSeconds(seconds) {
 
 function showHistory(history, engine) {
   const engineRow = [td('engine'), td(`${engine.kind}, ${engine.state}${engine.reason ? `: ${engine.reason}` : ''}`, 'number')];
-  if (!history) return rows('history', [engineRow, [td('history'), td('not configured')]]);
+  if (!history) return rows('history', [engineRow, [td('history'), td('kept by the engine', 'number')]]);
   rows('history', [
     engineRow,
     [td('events'), number(history.events)],
