@@ -93,11 +93,15 @@ let package = Package(
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
 
+        // The chat page and the admin console: plain HTML/CSS/JS files embedded into the binary.
+        .target(name: "GatewayWeb", resources: [.embedInCode("Assets")]),
+
         // MARK: Transport: SwiftNIO HTTP + WebSocket, Redis ingress
         .target(
             name: "GatewayServer",
             dependencies: [
-                "GatewayCore", "GatewayEngine", "GatewayRedis", "GatewayAuth", "GatewayStore", "GatewayJSON", "CJansson",
+                "GatewayCore", "GatewayEngine", "GatewayRedis", "GatewayAuth", "GatewayStore", "GatewayJSON", "GatewayWeb",
+                "CJansson",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -188,6 +192,9 @@ let package = Package(
         ]),
         .testTarget(name: "GatewayEngineTests", dependencies: ["GatewayEngine", "GatewayRedis", "GatewayCore", "GatewayJSON"]),
         .testTarget(name: "GatewayStoreTests", dependencies: ["GatewayStore", "GatewayJSON"]),
+        // The browser pages in headless Chromium (Playwright for Python) against the real binary.
+        .testTarget(name: "BrowserTests", dependencies: ["GatewayAuth", "GatewayCore"],
+                    exclude: ["browser_scenarios.py"]),
         .testTarget(
             name: "GatewayServerTests",
             dependencies: [

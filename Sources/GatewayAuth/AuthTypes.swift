@@ -17,15 +17,18 @@ public struct Identity: Sendable, Equatable {
     /// The string claims named in AuthSettings.keptClaims that the token has (e.g. "email"):
     /// offline delivery reads a recipient's messenger addresses from them.
     public let keptClaims: [String: String]
+    /// Whether the admin claim grants the admin scope (the admin console and /api/v1/admin).
+    public let isAdmin: Bool
 
     public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?,
-                keptClaims: [String: String] = [:]) {
+                keptClaims: [String: String] = [:], isAdmin: Bool = false) {
         self.id = id
         self.principals = principals
         self.title = title
         self.canPublish = canPublish
         self.expiresAt = expiresAt
         self.keptClaims = keptClaims
+        self.isAdmin = isAdmin
     }
 }
 
@@ -110,6 +113,8 @@ public struct AuthSettings: Sendable {
     public var titleClaim: String
     public var publishClaim: String
     public var publishScope: String
+    public var adminClaim: String
+    public var adminScope: String
     /// Allowed clock skew for exp and nbf, seconds.
     public var leewaySeconds: Int
     /// More PEM public keys (RSA, EC P-256/384/521, Ed25519); each verifies what its type allows.
@@ -125,7 +130,8 @@ public struct AuthSettings: Sendable {
 
     public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
                 principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",
-                publishScope: String = "publish", leewaySeconds: Int = 30) {
+                publishScope: String = "publish", adminClaim: String = "scope", adminScope: String = "admin",
+                leewaySeconds: Int = 30) {
         self.hs256Secret = hs256Secret
         self.rs256PublicKeyPEM = rs256PublicKeyPEM
         self.es256PublicKeyPEM = es256PublicKeyPEM
@@ -133,6 +139,8 @@ public struct AuthSettings: Sendable {
         self.titleClaim = titleClaim
         self.publishClaim = publishClaim
         self.publishScope = publishScope
+        self.adminClaim = adminClaim
+        self.adminScope = adminScope
         self.leewaySeconds = leewaySeconds
     }
 }

@@ -23,10 +23,12 @@ public enum TokenMinter {
     public static func hs256(secret: [UInt8], subject: String, principals: [String], title: String?, publish: Bool,
                              ttlSeconds: Int, now: Int, principalsClaim: String = "principals",
                              publishClaim: String = "scope", publishScope: String = "publish",
-                             titleClaim: String = "name", extraClaims: [String: String] = [:]) -> String {
+                             titleClaim: String = "name", extraClaims: [String: String] = [:], admin: Bool = false,
+                             adminClaim: String = "scope", adminScope: String = "admin") -> String {
         let claims = standardClaims(subject: subject, principals: principals, title: title, publish: publish,
                                     ttlSeconds: ttlSeconds, now: now, principalsClaim: principalsClaim,
-                                    publishClaim: publishClaim, publishScope: publishScope, titleClaim: titleClaim)
+                                    publishClaim: publishClaim, publishScope: publishScope, titleClaim: titleClaim,
+                                    admin: admin, adminClaim: adminClaim, adminScope: adminScope)
         for (name, value) in extraClaims.sorted(by: { $0.key < $1.key }) { claims.set(name, value) }
         let input = signingInput(header: header(for: "HS256"), claims: claims)
         // HMAC over bytes cannot fail, so neither can this.
@@ -34,16 +36,25 @@ public enum TokenMinter {
         return input + "." + Base64URL.encode(mac)
     }
 
-    /// The claims a gateway token carries: sub, principals, title, publish scope, iat, nbf, exp.
+    /// The claims a gateway token carries: sub, principals, title, publish and admin scopes, iat,
+    /// nbf, exp. Scopes sharing one claim are written space-separated ("publish admin").
     public static func standardClaims(subject: String, principals: [String], title: String?, publish: Bool,
                                       ttlSeconds: Int, now: Int, principalsClaim: String = "principals",
                                       publishClaim: String = "scope", publishScope: String = "publish",
-                                      titleClaim: String = "name") -> JSON {
+                                      titleClaim: String = "name", admin: Bool = false,
+                                      adminClaim: String = "scope", adminScope: String = "admin") -> JSON {
         let claims = JSON.object()
         claims.set("sub", subject)
         if !principals.isEmpty { claims.set(principalsClaim, .strings(principals)) }
         if let title { claims.set(titleClaim, title) }
-        if publish { claims.set(publishClaim, publishScope) }
+        var scopes: [(claim: String, words: [String])] = []
+        func grant(_ scope: String, in claim: String) {
+            if let index = scopes.firstIndex(where: { $0.claim == claim }) { scopes[index].words.append(scope) }
+            else { scopes.append((claim, [scope])) }
+        }
+        if publish { grant(publishScope, in: publishClaim) }
+        if admin { grant(adminScope, in: adminClaim) }
+        for scope in scopes { claims.set(scope.claim, scope.words.joined(separator: " ")) }
         claims.set("iat", .integer(now))
         claims.set("nbf", .integer(now))
         claims.set("exp", .integer(now + ttlSeconds))

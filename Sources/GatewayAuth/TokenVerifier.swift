@@ -150,8 +150,9 @@ public final class TokenVerifier: Sendable {
         for name in settings.keptClaims {
             if let value = claims[name].string, !value.isEmpty { kept[name] = value }
         }
+        let isAdmin = try words(claims, settings.adminClaim).contains(settings.adminScope)
         return Identity(id: subject, principals: principals, title: claims[settings.titleClaim].string,
-                        canPublish: canPublish, expiresAt: expiresAt, keptClaims: kept)
+                        canPublish: canPublish, expiresAt: expiresAt, keptClaims: kept, isAdmin: isAdmin)
     }
 
     /// NumericDate (RFC 7519 §2): seconds, possibly fractional; a fraction is cut off.

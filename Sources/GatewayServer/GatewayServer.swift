@@ -21,6 +21,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let group: MultiThreadedEventLoopGroup
     private let blockingPool: NIOThreadPool
     private let chain: ChainReference
+    /// The [[plugins]] entries in force; SIGHUP and the admin console change them through it.
+    private let plugins: PluginSwitch
     private let fanOut: FanOut
     private let engine: any EventEngine
     private let pipeline: EventPipeline
@@ -60,6 +62,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         quiescing = ServerQuiescingHelper(group: group)
         let chain = ChainReference(chain)
         self.chain = chain
+        plugins = PluginSwitch(config: config, host: pluginHost, chain: chain, logger: logger)
         let presenceChanges = PresenceChanges()
         let fanOut = FanOut(loops: Array(group.makeIterator()), changes: presenceChanges, metrics: metrics)
         self.fanOut = fanOut
@@ -103,6 +106,11 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             rooms: RoomRoutes(authenticator: authenticator, rooms: rooms, presence: presence, pool: blockingPool,
                               defaultHost: config.server.defaultHost),
             offline: OfflineRoutes(offline: offline, authenticator: authenticator, pool: blockingPool),
+            admin: AdminAPI(authenticator: authenticator, auth: config.auth, fanOut: fanOut, plugins: plugins, chain: chain,
+                            history: config.engine.kind == "memory" ? history : nil, engine: engine, metrics: metrics,
+                            pipeline: pipeline,
+                            blockingPool: blockingPool, logger: logger),
+            developmentLogin: DevelopmentLogin(config: config),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
@@ -217,10 +225,14 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     public var boundPort: Int? { channel?.localAddress?.port }
 
     /// SIGHUP: swap in a chain built from a re-read config. Connections stay open; the next
-    /// event uses the new chain; events in flight finish with the old one.
-    public func replaceChain(_ chain: PluginChain) {
-        self.chain.replace(with: chain)
-        logger.notice("plugin chain reloaded", metadata: ["plugins": "\(chain.plugins.map(\.name))"])
+    /// event uses the new chain; events in flight finish with the old one. On any error the
+    /// running chain stays and the errors are returned.
+    public func reloadPlugins(from config: GatewayConfig) -> Result<PluginChain, [PluginLoadError]> {
+        let result = plugins.reload(config)
+        if case .success(let chain) = result {
+            logger.notice("plugin chain reloaded", metadata: ["plugins": "\(chain.plugins.map(\.name))"])
+        }
+        return result
     }
 
     public var currentChain: PluginChain { chain.current }

@@ -133,9 +133,8 @@ struct ReloadOnHangup: Service {
             for error in errors.errors { logger.error("reload refused: \(error)") }
             return
         }
-        switch host.makeChain(fresh.plugins, pluginDirectory: fresh.pluginDirectory, baseDirectory: fresh.baseDirectory) {
-        case .success(let chain):
-            server.replaceChain(chain)
+        switch server.reloadPlugins(from: fresh) {
+        case .success:
             var unchanged = fresh
             unchanged.plugins = server.config.plugins
             if unchanged != server.config {

@@ -32,6 +32,9 @@ struct TokenCommand: ParsableCommand {
     @Flag(name: .long, help: "Allow the user to publish events over HTTP.")
     var publish = false
 
+    @Flag(name: .long, help: "Allow the user into the admin console (/admin) and /api/v1/admin.")
+    var admin = false
+
     @Option(name: .long, help: "Lifetime: 30s, 15m, 1h, 7d, or seconds.")
     var ttl: String = "1h"
 
@@ -79,7 +82,8 @@ struct TokenCommand: ParsableCommand {
             secret: secret.secret, subject: sub, principals: principals, title: title, publish: publish,
             ttlSeconds: TokenMinter.parseTTL(ttl) ?? 3600, now: Int(time(nil)),
             principalsClaim: auth.principalsClaim, publishClaim: auth.publishClaim, publishScope: auth.publishScope,
-            titleClaim: auth.titleClaim, extraClaims: extra)
+            titleClaim: auth.titleClaim, extraClaims: extra, admin: admin, adminClaim: auth.adminClaim,
+            adminScope: auth.adminScope)
         print(token)
     }
 

@@ -22,9 +22,7 @@ import Testing
 
         var next = gateway.config
         next.plugins = [PluginFixtures.categoryTargets(["room.news": ["group:room"]])]
-        let chain = try gateway.pluginHost.makeChain(next.plugins, pluginDirectory: next.pluginDirectory,
-                                                     baseDirectory: next.baseDirectory).get()
-        gateway.server.replaceChain(chain)
+        _ = try gateway.server.reloadPlugins(from: next).get()
 
         #expect(gateway.server.connectionCount == 1000, "no connection dropped by the reload")
         let response = try gateway.publish(#"{"category":"room.news","message":"after reload"}"#, token: app)

@@ -33,6 +33,7 @@ extension PluginChain {
         var accepted = false
         for hook in validationHooks {
             var message = gw_message()
+            hook.plugin.validateCalls.increment()
             let result = hook.call(hook.plugin.instance, metadataPointer, byteStart, byteCount, &message)
             switch result {
             case Int32(GW_OK): accepted = true
@@ -80,6 +81,7 @@ extension PluginChain {
                 var result = gw_thumbnail_result()
                 result.struct_size = MemoryLayout<gw_thumbnail_result>.size
                 var message = gw_message()
+                hook.plugin.thumbnailCalls.increment()
                 let code = hook.call(hook.plugin.instance, &request, &result, &message)
                 switch code {
                 case Int32(GW_SKIP): continue

@@ -25,6 +25,7 @@ extension PluginChain {
         for hook in targetsHooks where hook.handles(category: category) {
             var message = gw_message()
             var output: UnsafeMutablePointer<json_t>? = nil
+            hook.plugin.targetsCalls.increment()
             let result = hook.call(hook.plugin.instance, eventPointer, &output, &message)
             switch result {
             case Int32(GW_SKIP):
@@ -91,6 +92,7 @@ extension PluginChain {
             var message = gw_message()
             var output: UnsafeMutablePointer<json_t>? = nil
             let current = redacted?.pointer ?? eventPointer
+            hook.plugin.filterCalls.increment()
             let result = hook.call(hook.plugin.instance, current, recipientPointer, &output, &message)
             switch result {
             case Int32(GW_OK), Int32(GW_SKIP):

@@ -21,6 +21,12 @@ final class PluginInstance: @unchecked Sendable {
     let validateErrors: Counter
     let thumbnailErrors: Counter
     let sendErrors: Counter
+    /// Hook calls, per hook (gateway_plugin_calls_total): with the errors, what the admin console
+    /// shows for each plugin.
+    let targetsCalls: Counter
+    let filterCalls: Counter
+    let validateCalls: Counter
+    let thumbnailCalls: Counter
 
     private init(library: PluginLibrary, entryName: String, instance: OpaquePointer?,
                  context: PluginHostContext, contextToken: OpaquePointer, metricsFactory: MetricsFactory?) {
@@ -32,18 +38,22 @@ final class PluginInstance: @unchecked Sendable {
         self.instance = instance
         self.context = context
         self.contextToken = contextToken
-        func errors(_ hook: String) -> Counter {
+        func counter(_ label: String, _ hook: String) -> Counter {
             let dimensions = [("plugin", entryName), ("hook", hook)]
             if let metricsFactory {
-                return Counter(label: "gateway_plugin_errors_total", dimensions: dimensions, factory: metricsFactory)
+                return Counter(label: label, dimensions: dimensions, factory: metricsFactory)
             }
-            return Counter(label: "gateway_plugin_errors_total", dimensions: dimensions)
+            return Counter(label: label, dimensions: dimensions)
         }
-        targetsErrors = errors("targets")
-        filterErrors = errors("filter")
-        validateErrors = errors("validate_attachment")
-        thumbnailErrors = errors("thumbnail")
-        sendErrors = errors("send")
+        targetsErrors = counter("gateway_plugin_errors_total", "targets")
+        filterErrors = counter("gateway_plugin_errors_total", "filter")
+        validateErrors = counter("gateway_plugin_errors_total", "validate_attachment")
+        thumbnailErrors = counter("gateway_plugin_errors_total", "thumbnail")
+        targetsCalls = counter("gateway_plugin_calls_total", "targets")
+        filterCalls = counter("gateway_plugin_calls_total", "filter")
+        validateCalls = counter("gateway_plugin_calls_total", "validate_attachment")
+        thumbnailCalls = counter("gateway_plugin_calls_total", "thumbnail")
+        sendErrors = counter("gateway_plugin_errors_total", "send")
     }
 
     /// Calls create(). Must run on the control queue.

@@ -17,7 +17,11 @@ public enum ConfigLoader {
             return .failure(ConfigErrors([ConfigError(code: "config.syntax", message: "the file is not valid UTF-8",
                                                       fileName: fileName)]))
         }
-        return parse(text, baseDirectory: directory(of: path), fileName: fileName)
+        return parse(text, baseDirectory: directory(of: path), fileName: fileName).map { config in
+            var located = config
+            located.sourcePath = path
+            return located
+        }
     }
 
     /// Parses config text; `fileName` only labels error messages.

@@ -47,6 +47,8 @@ extension GatewayConfig {
             .string("title_claim", \.titleClaim),
             .string("publish_claim", \.publishClaim),
             .string("publish_scope", \.publishScope),
+            .string("admin_claim", \.adminClaim),
+            .string("admin_scope", \.adminScope),
             .integer("leeway_seconds", \.leewaySeconds, range: 0...86_400),
             .strings("public_key_files", \.publicKeyFiles),
             .optionalString("jwks_file", \.jwksFile),

@@ -94,6 +94,10 @@ public struct GatewayConfig: Sendable, Equatable {
         /// Claim (array or space-separated string) that must contain `publishScope` to publish over HTTP.
         public var publishClaim: String = "scope"
         public var publishScope: String = "publish"
+        /// Claim (array or space-separated string) that must contain `adminScope` to use the admin
+        /// console and /api/v1/admin.
+        public var adminClaim: String = "scope"
+        public var adminScope: String = "admin"
         /// Allowed clock skew for exp/nbf, seconds.
         public var leewaySeconds: Int = 30
         /// More PEM public keys (RSA, EC P-256/384/521, Ed25519); the key's type decides its algorithms.
@@ -190,6 +194,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public var hosts: [String: [String]] = [:]
     /// Folder of the config file; relative paths in the config resolve against it.
     public var baseDirectory: String = "."
+    /// The file this config was read from (nil when parsed from text): the admin console writes
+    /// plugin toggles back to it when asked to.
+    public var sourcePath: String? = nil
 
     public init() {}
 }

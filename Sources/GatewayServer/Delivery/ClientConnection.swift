@@ -1,3 +1,4 @@
+import Atomics
 import GatewayCore
 import GatewayJSON
 import Logging
@@ -24,6 +25,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     let recipient: Recipient
+    /// Names this connection in the admin console (and its disconnect action).
+    let connectionId = ClientConnection.nextId.wrappingIncrementThenLoad(ordering: .relaxed)
+    let connectedAt = ISOTimestamp.now()
+    private static let nextId = ManagedAtomic<UInt64>(0)
     private let settings: Settings
     private let metrics: GatewayMetrics
     private let logger: Logger
@@ -67,6 +72,13 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
                 bound.value.ping()
             }
         }
+    }
+
+    /// What the admin console lists; read on this connection's loop.
+    var summary: ConnectionSummary {
+        let queued = (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
+        return ConnectionSummary(id: connectionId, principal: recipient.id, host: recipient.host,
+                                 connectedAt: connectedAt, queuedBytes: queued)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

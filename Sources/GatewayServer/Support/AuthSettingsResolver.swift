@@ -19,6 +19,8 @@ enum AuthSettingsResolver {
             titleClaim: auth.titleClaim,
             publishClaim: auth.publishClaim,
             publishScope: auth.publishScope,
+            adminClaim: auth.adminClaim,
+            adminScope: auth.adminScope,
             leewaySeconds: auth.leewaySeconds)
         settings.publicKeyPEMs = try config.resolvedExtraPublicKeyPEMs()
         settings.jwks = try config.resolvedJWKS()

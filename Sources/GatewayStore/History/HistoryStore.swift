@@ -64,6 +64,26 @@ public final class HistoryStore: @unchecked Sendable {
                           failed: counters.failed, duplicates: counters.duplicates)
     }
 
+    /// What the admin console shows of the store: rows kept and bytes on disk (database + WAL).
+    public struct Summary: Sendable, Equatable {
+        public let events: Int
+        public let deliveries: Int
+        public let sizeBytes: Int64
+    }
+
+    /// Counts rows with a read connection: call it off the event loops (it reads the whole table).
+    public func summary() throws(StoreError) -> Summary {
+        let counts = try readers.withConnection { connection throws(StoreError) in
+            try connection.withStatement("SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM deliveries)") {
+                statement throws(StoreError) in
+                _ = try statement.step()
+                return (events: Int(statement.int64(0)), deliveries: Int(statement.int64(1)))
+            }
+        }
+        let bytes = (FileSystem.fileSize(path) ?? 0) + (FileSystem.fileSize(path + "-wal") ?? 0)
+        return Summary(events: counts.events, deliveries: counts.deliveries, sizeBytes: bytes)
+    }
+
     /// Events for any of `principals` on `host`, not sent by `excludingSender`, newest first.
     /// - Parameter sinceTimestamp: ISO 8601; only events strictly later than it (compared as
     ///   instants, so "…Z" and "+00:00" forms agree). A value that is not a timestamp is an error.

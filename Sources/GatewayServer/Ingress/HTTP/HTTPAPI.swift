@@ -11,8 +11,9 @@ struct APIRequest {
 }
 
 /// The HTTP API, by path: POST /api/v1/events, GET /api/v1/notifications, GET /api/v1/context,
-/// attachments, GET /healthz, GET /metrics (and the WebSocket paths when no upgrade happened).
-/// Each route is built once with what it needs.
+/// attachments, GET /healthz, GET /metrics (and the WebSocket paths when no upgrade happened);
+/// the admin API (/api/v1/admin/*), the development login and the browser pages (/, /admin,
+/// /ui/*). Each route is built once with what it needs.
 struct HTTPAPI: Sendable {
     let publish: PublishRoute
     let notifications: NotificationsRoute
@@ -22,6 +23,8 @@ struct HTTPAPI: Sendable {
     let rooms: RoomRoutes
     /// Addresses, preferences, read marks, cancelling held events (offline delivery).
     let offline: OfflineRoutes
+    let admin: AdminAPI
+    let developmentLogin: DevelopmentLogin
     /// [server] max_event_bytes: the largest buffered request body.
     let maxBodyBytes: Int
 
@@ -66,6 +69,9 @@ struct HTTPAPI: Sendable {
             }
             return eventLoop.makeSucceededFuture(.error(GatewayError(
                 code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))
+        case DevelopmentLogin.path:
+            if method == .POST { return eventLoop.makeSucceededFuture(developmentLogin.login(request)) }
+            return only(.GET) { eventLoop.makeSucceededFuture(developmentLogin.status()) }
         default:
             if path.hasPrefix(RoomRoutes.prefix + "/") {
                 return rooms.handle(request, eventLoop: eventLoop)
@@ -73,6 +79,12 @@ struct HTTPAPI: Sendable {
             if let answer = offline.handle(request, eventLoop: eventLoop) { return answer }
             if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
                 return only(.GET) { attachments.serve(request, eventLoop: eventLoop) }
+            }
+            if path.hasPrefix(AdminAPI.prefix) {
+                return admin.handle(request, eventLoop: eventLoop)
+            }
+            if let page = PageRoutes.response(for: path) {
+                return only(.GET) { eventLoop.makeSucceededFuture(page) }
             }
             return eventLoop.makeSucceededFuture(.error(.notFound(path)))
         }
