@@ -22,8 +22,9 @@ extension GatewayEndpoint {
 }
 
 extension WebSocketClient {
-    /// The next text frame as JSON; fails on anything else.
-    func nextJSON(timeout: TimeAmount = .seconds(5)) async throws -> JSON {
+    /// The next text frame as JSON; fails on anything else. The timeout only catches a hang: a
+    /// full parallel test run on a busy 2-core machine can delay a frame by several seconds.
+    func nextJSON(timeout: TimeAmount = .seconds(30)) async throws -> JSON {
         let message = try await next(timeout: timeout)
         guard case .text(let text) = message else { throw TestFailure("expected a text frame, got \(message)") }
         return try JSON.parse(text)
