@@ -96,7 +96,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let settings = config.engine
         switch settings.kind {
         case "memory":
-            return MemoryEngine(history: history, delivery: delivery, logger: logger)
+            return MemoryEngine(history: history, recording: config.history.enabled, delivery: delivery, logger: logger)
         case "redis":
             return try RedisEventEngine(settings: .init(endpoint: config.redis.url, historyPerPrincipal: config.history.perRecipient),
                                         delivery: delivery, chain: chain, logger: logger)
