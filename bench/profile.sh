@@ -72,6 +72,24 @@ dump=$(ls -t "$work"/callgrind.out* | grep -v '\.out$' | head -1 || true)
 total=$(callgrind_annotate "$dump" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1; exit}')
 echo "history=$history events=$events lost=$lost instructions=$total per_event=$((total / events))"
 echo "callgrind file: $dump"
-callgrind_annotate --inclusive=yes --threshold=99.5 "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -120 > "$work/inclusive.txt"
-callgrind_annotate --threshold=99 "$dump" 2>/dev/null | sed -n '/^Ir/,$p' | head -60 > "$work/self.txt"
-echo "inclusive: $work/inclusive.txt  self: $work/self.txt"
+# Inclusive instructions per event of the steps of the personal path (bench/RESULTS.md).
+callgrind_annotate --inclusive=yes --threshold=100 "$dump" 2>/dev/null > "$work/inclusive.txt"
+pick() { # LABEL PATTERN
+    local ir
+    ir=$(grep -E "$2" "$work/inclusive.txt" | head -1 | awk '{gsub(",", "", $1); print $1}')
+    printf '%-48s %10s\n' "$1" $(( ${ir:-0} / events ))
+}
+pick "HTTP request in (llhttp parse -> handler)" 'c_nio_llhttp_execute '
+pick "  publish route (auth, parse, pipeline)" 'PublishRoute.*handle_9eventLoop.*APIRequestV_AF0iG0_ptF '
+pick "    JSON parse (jansson)" 'GatewayJSON0B0C5parseyACSWAA9JSONErrorVYKFZ '
+pick "    pipeline (normalize ... engine)" 'EventPipelineC7publish_4from'
+pick "      normalize" 'EventNormalizerO9normalize'
+pick "      JSON encode (once per event)" 'GatewayJSON8JSONViewV7encodedSays5UInt8VGyF |GatewayJSON0B0C7encodedSays5UInt8VGyF '
+pick "  HTTP response (head, body, end)" 'HTTPRequestHandlerC7respond'
+pick "WebSocket delivery (LoopShard drain)" 'LoopShardC5drain'
+pick "history writer thread" 'HistoryWriterC3run'
+pick "  SQLite (sqlite3_step)" 'sqlite3_step '
+pick "  SQLite (sqlite3_exec)" 'sqlite3_exec '
+pick "swift_release (all callers)" '\?\?\?:swift_release \['
+pick "malloc (all callers)" 'malloc.c:malloc '
+echo "full inclusive listing: $work/inclusive.txt"

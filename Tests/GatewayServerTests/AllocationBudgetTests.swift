@@ -14,7 +14,7 @@ import Testing
 ///     with history on (the row is written in a group commit);
 ///   - fan-out: each further recipient of the same event (a shared frame, one write each).
 @Suite(.serialized) struct AllocationBudgetTests {
-    /// Allocations per personal event (publish → one delivery), history on. Measured 203–204
+    /// Allocations per personal event (publish → one delivery), history on. Measured 203–206
     /// (debug build, 2026-12-01, after the JSON key and encoding changes of issue 14).
     static let personalEventBudget = 215.0
     /// Allocations per additional recipient of one event. Measured 4.03–4.10: the frame is
