@@ -29,7 +29,7 @@ import Testing
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-allocs-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let counter = try MallocCounter(folder: folder)
-        let gateway = try GatewayProcess(folder: folder, environment: counter.environment)
+        let gateway = try MallocCountedGateway(folder: folder, environment: counter.environment)
         defer { gateway.stop() }
         let client = TestGatewayClient(port: gateway.port)
         let app = client.token("app", publish: true)
@@ -84,7 +84,7 @@ import Testing
 }
 
 /// The gateway binary from the build folder, started with its own config and environment.
-final class GatewayProcess {
+final class MallocCountedGateway {
     let port: Int
     private let process = Process()
 
