@@ -10,7 +10,13 @@
 # SUBS_LARGE (10000), RATE_LATENCY (events/s of the fixed-rate latency run, default 100, i.e.
 # 100,000 deliveries/s at 1,000 subscribers), IDLE_CONNS (15000), USERS (1000),
 # BENCH_SCRATCH (SwiftPM scratch path, default .build-bench), BENCH_OUT (JSON lines file),
-# SKIP_BUILD=1 (use the binaries already in the scratch path).
+# SKIP_BUILD=1 (use the binaries already in the scratch path), RATE_PERSONAL (events/s of the
+# fixed-rate personal run, default 2000), ONLY=chat (only the three chat scenarios of issue 14:
+# personal max, personal at RATE_PERSONAL, fan-out SUBS_SMALL x RATE_LATENCY).
+#
+# The chat scenarios run against nchan, the gateway with history (shipped config) and a second
+# gateway with `[history] enabled = false`; its figures appear as "<scenario>-history-off",
+# compared with the same nchan run.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,6 +30,9 @@ users=${USERS:-1000}
 nchan_port=${NCHAN_PORT:-18080}
 gateway_port=${GATEWAY_PORT:-18090}
 gateway_off_port=${GATEWAY_OFF_PORT:-18091}
+gateway_nohist_port=${GATEWAY_NOHIST_PORT:-18092}
+rate_personal=${RATE_PERSONAL:-2000}
+only=${ONLY:-all}
 server_cpu=0
 client_cpu=1
 with_gateway=1
@@ -119,7 +128,7 @@ start_nchan() {
 # plugins-off config is the same file with every [[plugins]] entry disabled, so the chain is
 # the only difference. Both get one event loop: the server has one core, like nchan's one worker.
 write_gateway_configs() {
-    mkdir -p "$work/gw-on" "$work/gw-off"
+    mkdir -p "$work/gw-on" "$work/gw-off" "$work/gw-nohist"
     if [[ -f $root/gateway.conf ]]; then
         cp "$root/gateway.conf" "$work/gw-on/gateway.conf"
     else
@@ -155,6 +164,10 @@ CONF
     # POSIX classes only: Debian's default awk (mawk) has no \s.
     awk 'BEGIN{inplugin=0} /^[ \t]*\[\[plugins\]\]/{inplugin=1; print; print "enabled = false"; next}
          /^[ \t]*\[/{inplugin=0} inplugin && /^[ \t]*enabled[ \t]*=/{next} {print}' "$conf" > "$work/gw-off/gateway.conf"
+    # History off: the same file with [history] enabled = false (the key added if missing).
+    awk 'BEGIN{inhist=0} /^[ \t]*\[history\]/{inhist=1; print; print "enabled = false"; next}
+         /^[ \t]*\[/{inhist=0} inhist && /^[ \t]*enabled[ \t]*=/{next} {print}' "$conf" > "$work/gw-nohist/gateway.conf"
+    grep -q '^\[history\]' "$work/gw-nohist/gateway.conf" || printf '\n[history]\nenabled = false\n' >> "$work/gw-nohist/gateway.conf"
 }
 
 start_gateway() { # dir, port -> sets gateway_pid
@@ -190,6 +203,20 @@ both() {
     if ((with_gateway)); then run "$label" gateway "$gateway_port" "$gateway_pid" "$@"; fi
 }
 
+# chat LABEL ARGS...: nchan, the gateway with history, then the gateway without history; the
+# last is filed as LABEL-history-off next to a copy of the same nchan line, for the ratio.
+chat() {
+    local label=$1
+    shift
+    both "$label" "$@"
+    if ((with_gateway)) && [[ -n ${gateway_nohist_pid:-} ]]; then
+        run "$label-history-off" gateway "$gateway_nohist_port" "$gateway_nohist_pid" "$@"
+        jq -c --arg src "$label" --arg run "$label-history-off" 'select(.run == $src and .target == "nchan") | .run = $run' \
+            "$out" > "$work/nchan-copy.jsonl"
+        cat "$work/nchan-copy.jsonl" >> "$out"
+    fi
+}
+
 install_tools
 build
 start_nchan
@@ -197,15 +224,25 @@ if ((with_gateway)); then
     write_gateway_configs
     if start_gateway gw-on "$gateway_port"; then gateway_on_pid=$gateway_pid; else say "measuring nchan only"; with_gateway=0; fi
 fi
-if ((with_gateway)); then gateway_pid=$gateway_on_pid; fi
+if ((with_gateway)); then
+    if start_gateway gw-nohist "$gateway_nohist_port"; then gateway_nohist_pid=$gateway_pid; else say "history-off gateway not measured"; fi
+    gateway_pid=$gateway_on_pid
+fi
 
+# Issue 14: where chat lives. One HTTP publish per event, each to one of USERS users (as fast
+# as a window of outstanding events allows, then at a fixed rate), and fixed-rate fan-out.
+chat "personal-${users}-max" personal --users "$users" --rate 0 --duration "$duration" --publish-connections 32
+chat "personal-${users}-rate${rate_personal}" personal --users "$users" --rate "$rate_personal" --duration "$duration" \
+    --publish-connections 32
+chat "fanout-${subs_small}-rate${rate_latency}" fanout --subscribers "$subs_small" --rate "$rate_latency" --duration "$duration"
+if [[ $only == chat ]]; then with_rest=0; else with_rest=1; fi
+
+if ((with_rest)); then
 both "fanout-${subs_small}-max" fanout --subscribers "$subs_small" --rate 0 --duration "$duration"
-both "fanout-${subs_small}-rate${rate_latency}" fanout --subscribers "$subs_small" --rate "$rate_latency" --duration "$duration"
 # The latency target (p99 <= 2 ms at 100,000 deliveries/s) with small fan-outs: with 1,000
 # subscribers per event the client alone needs a few ms to read one event's 1,000 frames.
 both "fanout-100-rate1000" fanout --subscribers 100 --rate 1000 --duration "$duration"
 both "fanout-${subs_large}-max" fanout --subscribers "$subs_large" --rate 0 --duration "$duration"
-both "personal-${users}-max" personal --users "$users" --rate 0 --duration "$duration" --publish-connections 32
 both "idle-${idle_conns}" idle --connections "$idle_conns"
 if ((with_gateway)); then
     # Scenario 5: reload under load. nchan's reload (SIGHUP to the nginx master) replaces the
@@ -218,6 +255,7 @@ if ((with_gateway)); then
         run "chain-off" gateway "$gateway_off_port" "$gateway_pid" fanout --subscribers "$subs_small" --rate 0 --duration "$duration"
     fi
 fi
+fi  # with_rest
 
 echo
 echo "Chat Gateway vs nchan — $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"

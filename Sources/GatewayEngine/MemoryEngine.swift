@@ -5,19 +5,24 @@ import Logging
 
 /// `[engine] kind = "memory"`: one node. Ids from an in-process counter that starts above the
 /// highest stored id, history in the SQLite store (HistoryStore: queued writes, WAL reads),
-/// delivery straight to this node's connections.
+/// delivery straight to this node's connections. With `[history] enabled = false` nothing is
+/// recorded and history reads answer empty.
 public final class MemoryEngine: EventEngine {
     public let kind = "memory"
     public let mayBlock = false
     private let history: HistoryStore
+    private let recording: Bool
     private let delivery: any LocalDelivery
     private let ids: EventIdGenerator
     private let logger: Logger
 
+    /// `recording`: false for `[history] enabled = false` (nothing is kept for replay).
     /// `reservedIds`: ids handed out but not in history yet (events held by a countdown); new
     /// ids start above them too.
-    public init(history: HistoryStore, delivery: any LocalDelivery, reservedIds: Int64 = 0, logger: Logger) {
+    public init(history: HistoryStore, recording: Bool = true, delivery: any LocalDelivery, reservedIds: Int64 = 0,
+                logger: Logger) {
         self.history = history
+        self.recording = recording
         self.delivery = delivery
         self.ids = EventIdGenerator(startingAfter: max(history.lastEventId(), reservedIds))
         self.logger = logger
@@ -29,8 +34,10 @@ public final class MemoryEngine: EventEngine {
     /// `last_id` right after seeing the event finds everything before it in history.
     public func publish(_ outbound: OutboundEvent) throws(GatewayError) {
         let event = outbound.event
-        history.record(StoredEvent(id: event.id, host: event.host, sender: event.senderId, principals: event.targets,
-                                   timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload))
+        if recording {
+            history.record(StoredEvent(id: event.id, host: event.host, sender: event.senderId, principals: event.targets,
+                                       timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload))
+        }
         delivery.deliver(outbound)
     }
 
@@ -39,6 +46,7 @@ public final class MemoryEngine: EventEngine {
     }
 
     public func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] {
+        guard recording else { return [] }
         do throws(StoreError) {
             // Reads see committed rows only: wait for what is queued (read-your-writes).
             history.flush()
@@ -51,6 +59,7 @@ public final class MemoryEngine: EventEngine {
     }
 
     public func recentEvents(for reader: Recipient, sinceTimestamp: String?, limit: Int) throws(GatewayError) -> [RecordedEvent] {
+        guard recording else { return [] }
         do throws(StoreError) {
             history.flush()
             return try history.recent(principals: reader.principals, host: reader.host, excludingSender: reader.id,

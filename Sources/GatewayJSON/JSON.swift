@@ -96,12 +96,14 @@ public final class JSON: @unchecked Sendable {
 
     /// Sets `key` on an object this caller owns exclusively (not yet shared with other threads).
     public func set(_ key: String, _ value: JSON) {
-        _ = json_object_set(pointer, key, value.pointer)
+        // withCString, not the implicit String → pointer conversion: for the short keys events
+        // use (small strings, not NUL-terminated in memory) that conversion allocates a copy.
+        _ = key.withCString { json_object_set(pointer, $0, value.pointer) }
     }
 
     public func set(_ key: String, _ value: String) { set(key, .string(value)) }
 
-    public func remove(_ key: String) { _ = json_object_del(pointer, key) }
+    public func remove(_ key: String) { _ = key.withCString { json_object_del(pointer, $0) } }
 
     /// Appends to an array this caller owns exclusively.
     public func append(_ value: JSON) { _ = json_array_append(pointer, value.pointer) }
@@ -146,7 +148,7 @@ public struct JSONView: @unchecked Sendable {
 
     public subscript(key: String) -> JSONView {
         guard let pointer, kind == .object else { return JSONView(nil as JSONPointer?) }
-        return JSONView(json_object_get(pointer, key), owner: owner)
+        return JSONView(key.withCString { json_object_get(pointer, $0) }, owner: owner)
     }
 
     public subscript(index: Int) -> JSONView {
@@ -223,24 +225,27 @@ public struct JSONView: @unchecked Sendable {
     /// Takes a reference so the value can be kept beyond the lender's lifetime.
     public func retained() -> JSON? { pointer.map { JSON(retaining: $0) } }
 
-    /// One encoding pass straight into the array (json_dumpb would need a second pass to size
-    /// the buffer; this runs for every routed event).
+    /// Compact UTF-8, keys in insertion order. json_dumpb writes straight into the array's
+    /// storage (one memcpy per token, no Swift call per token as a dump callback costs); a
+    /// document larger than the first guess is dumped again into a buffer of its exact size.
     public func encoded() -> [UInt8] {
         guard let pointer else { return Array("null".utf8) }
         let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
-        var output: [UInt8] = []
-        output.reserveCapacity(256)
-        withUnsafeMutablePointer(to: &output) { target in
-            _ = json_dump_callback(pointer, { chunk, size, context in
-                guard let chunk, let context else { return -1 }
-                let output = context.assumingMemoryBound(to: [UInt8].self)
-                chunk.withMemoryRebound(to: UInt8.self, capacity: size) {
-                    output.pointee.append(contentsOf: UnsafeBufferPointer(start: $0, count: size))
-                }
-                return 0
-            }, target, flags)
+        var needed = 0
+        let guess = 512
+        let first = [UInt8](unsafeUninitializedCapacity: guess) { buffer, count in
+            needed = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: guess) {
+                json_dumpb(pointer, $0, guess, flags)
+            }
+            count = needed <= guess ? needed : 0
         }
-        return output
+        if needed <= guess { return first }
+        return [UInt8](unsafeUninitializedCapacity: needed) { buffer, count in
+            let written = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: needed) {
+                json_dumpb(pointer, $0, needed, flags)
+            }
+            count = written == needed ? written : 0
+        }
     }
 
     public func encodedString() -> String { String(decoding: encoded(), as: UTF8.self) }

@@ -131,7 +131,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         switch settings.kind {
         case "memory":
             // Held events (offline delivery) have ids not yet in history: new ids start above them.
-            return MemoryEngine(history: history, delivery: delivery, reservedIds: reservedIds, logger: logger)
+            return MemoryEngine(history: history, recording: config.history.enabled, delivery: delivery,
+                                reservedIds: reservedIds, logger: logger)
         case "redis":
             return try RedisEventEngine(settings: .init(endpoint: config.redis.url, historyPerPrincipal: config.history.perRecipient),
                                         delivery: delivery, chain: chain, logger: logger)

@@ -48,6 +48,7 @@ struct ConfigTests {
         leeway_seconds = 5
 
         [history]
+        enabled = false
         path = "/var/lib/gateway/history.sqlite"
         per_recipient = 200
 
@@ -102,6 +103,7 @@ struct ConfigTests {
         #expect(config.auth.leewaySeconds == 5)
         #expect(config.history.path == "/var/lib/gateway/history.sqlite")
         #expect(config.history.perRecipient == 200)
+        #expect(config.history.enabled == false)
         #expect(config.attachments.directory == "/var/lib/gateway/files")
         #expect(config.attachments.maxBytes == 5_000_000)
         #expect(config.attachments.thumbnailWidth == 120)
@@ -111,7 +113,7 @@ struct ConfigTests {
         #expect(config.redis.channel == "chat:main")
         #expect(config.plugins.map(\.name) == ["targets", "audit"])
         #expect(config.plugins.map(\.enabled) == [true, false])
-        #expect(config.plugins.map(\.line) == [39, 50])
+        #expect(config.plugins.map(\.line) == [40, 51])
         #expect(config.plugins[1].library == "/opt/gateway/libConsoleAudit.so")
         #expect(config.plugins[1].config.isEmpty)
     }

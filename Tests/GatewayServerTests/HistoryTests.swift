@@ -32,6 +32,24 @@ import Testing
         #expect((try response.json().view["id"].int ?? 0) > lastBefore)
     }
 
+    @Test func historyOffDeliversLiveAndRecordsNothing() async throws {
+        let gateway = try TestGateway { $0.history.enabled = false }
+        defer { gateway.stop() }
+        let app = gateway.token("app", publish: true)
+        let bob = try await gateway.connect(gateway.token("bob"))
+        let response = try gateway.publish(#"{"category":"c","message":"live only","target":{"principals":["bob"]}}"#, token: app)
+        #expect(response.status == 202)
+        let id = try #require(try response.json().view["id"].int)
+        #expect(try await bob.nextJSON().view["message"].string == "live only")
+        let history = try gateway.http("GET", "/api/v1/notifications", token: gateway.token("bob"))
+        #expect(history.status == 200, "\(history.text)")
+        #expect(try history.json().view["notifications"].elements.isEmpty)
+        // A reconnect with last_id replays nothing and still gets live events.
+        let again = try await gateway.connect(gateway.token("bob"), query: "last_id=\(id - 1)")
+        _ = try gateway.publish(#"{"category":"c","message":"next","target":{"principals":["bob"]}}"#, token: app)
+        #expect(try await again.nextJSON().view["message"].string == "next")
+    }
+
     @Test func notificationsSinceAnId() async throws {
         let gateway = try TestGateway()
         defer { gateway.stop() }

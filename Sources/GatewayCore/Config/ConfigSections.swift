@@ -60,6 +60,7 @@ extension GatewayConfig {
 
     static var historyFields: [ConfigField<History>] {
         [
+            .bool("enabled", \.enabled),
             .string("path", \.path),
             .integer("per_recipient", \.perRecipient, range: 1...100_000),
         ]

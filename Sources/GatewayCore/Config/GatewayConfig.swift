@@ -127,6 +127,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var path: String = "gateway-data/history.sqlite"
         /// Events kept per recipient.
         public var perRecipient: Int = 50
+        /// false: no event is recorded (no replay on reconnect, empty notifications); the
+        /// database still holds attachment metadata.
+        public var enabled: Bool = true
         public init() {}
     }
 

@@ -52,7 +52,10 @@ public enum EventNormalizer {
         guard input.isObject else {
             throw .invalidEvent("not_object", "An event must be a JSON object.")
         }
-        if unknownFields == .refuse {
+        // Counting the known fields present (hash lookups in C) tells whether there are others
+        // without making a Swift string of every key: most events have none.
+        let hasUnknownFields = knownFields.reduce(0, { $0 + (input[$1].exists ? 1 : 0) }) != input.count
+        if unknownFields == .refuse && hasUnknownFields {
             for (key, _) in input.members where !knownFields.contains(key) {
                 throw .invalidEvent("unknown_field", "Unknown event field '\(key)'. Known fields: \(knownFields.sorted().joined(separator: ", ")).")
             }
@@ -78,27 +81,29 @@ public enum EventNormalizer {
 
         let event = JSON.object()
         event.set("id", .integer(Int(id)))
-        event.set("action", input["action"].string ?? "notify")
-        event.set("category", category)
-        event.set("status", input["status"].string ?? "info")
+        // String fields are shared with the parsed input (a reference, not a copy): the input
+        // is never changed and is released when the publish returns.
+        event.set("action", input.sharedString("action") ?? .string("notify"))
+        event.set("category", input.sharedString("category")!)
+        event.set("status", input.sharedString("status") ?? .string("info"))
         event.set("source", try source(of: input["source"], publisher: publisher))
         // `type` is chat_api's message type (e.g. "secret"), read by the message-type filter.
         for field in ["type", "title", "message", "channel"] {
-            if let text = input[field].string { event.set(field, text) }
+            if let text = input.sharedString(field) { event.set(field, text) }
         }
         // pyams_chat always sends image and modal; they are kept as sent (null included).
-        if input["image"].exists { event.set("image", input["image"].string.map { JSON.string($0) } ?? .null()) }
+        if input["image"].exists { event.set("image", input.sharedString("image") ?? .null()) }
         if let modal = input["modal"].bool { event.set("modal", .bool(modal)) }
-        event.set("url", input["url"].string.map { JSON.string($0) } ?? .null())
+        event.set("url", input.sharedString("url") ?? .null())
         if let timestamp = input["timestamp"].string {
             guard ISOTimestamp.isValid(timestamp) else {
                 throw .invalidEvent("bad_timestamp", "'timestamp' must be ISO 8601, like 2026-11-22T10:15:00Z.")
             }
-            event.set("timestamp", timestamp)
+            event.set("timestamp", input.sharedString("timestamp")!)
         } else {
             event.set("timestamp", now)
         }
-        event.set("host", input["host"].string ?? defaultHost)
+        event.set("host", input.sharedString("host") ?? .string(defaultHost))
 
         let target = input["target"]
         if target.exists && !target.isNull {
@@ -127,8 +132,10 @@ public enum EventNormalizer {
             }
             event.set("data", data.retained()!)
         }
-        for (key, value) in input.members where !knownFields.contains(key) {
-            if let copy = value.retained() { event.set(key, copy) }
+        if hasUnknownFields {
+            for (key, value) in input.members where !knownFields.contains(key) {
+                if let copy = value.retained() { event.set(key, copy) }
+            }
         }
         return event
     }
@@ -172,5 +179,14 @@ public enum EventNormalizer {
         source.set("title", publisher.title.map { JSON.string($0) } ?? .null())
         if let avatar = given["avatar"].string { source.set("avatar", avatar) }
         return source
+    }
+}
+
+extension JSONView {
+    /// The string value of `field`, as a new reference to the same json_t (no copy); nil when
+    /// the field is missing or not a string.
+    func sharedString(_ field: String) -> JSON? {
+        let value = self[field]
+        return value.kind == .string ? value.retained() : nil
     }
 }

@@ -11,6 +11,10 @@ struct RequestCredentials {
 
     init(head: HTTPRequestHead, query: [String: String]) {
         if let authorization = head.headers.first(name: "Authorization") {
+            if authorization.hasPrefix("Bearer ") {  // the usual spelling: no split, no lowercasing
+                token = String(authorization.dropFirst(7)).trimmingSpaces()
+                return
+            }
             let parts = authorization.split(separator: " ", maxSplits: 1)
             if parts.count == 2, parts[0].lowercased() == "bearer" {
                 token = String(parts[1]).trimmingSpaces()
@@ -42,6 +46,11 @@ struct RequestTarget {
     let query: [String: String]
 
     init(_ uri: String) {
+        guard uri.utf8.contains(UInt8(ascii: "?")) else {  // most requests: a bare path
+            path = uri
+            query = [:]
+            return
+        }
         let pieces = uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
         path = String(pieces.first ?? "")
         var query: [String: String] = [:]

@@ -86,10 +86,12 @@ final class SQLiteConnection {
     /// Runs `body` inside BEGIN IMMEDIATE … COMMIT, rolling back if it throws. IMMEDIATE takes the
     /// write lock up front so a transaction never fails half-way on a lock upgrade.
     func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
-        try execute("BEGIN IMMEDIATE")
+        // Prepared once and cached: sqlite3_exec would parse BEGIN and COMMIT again for every
+        // history batch.
+        try withStatement("BEGIN IMMEDIATE") { statement throws(StoreError) in try statement.run() }
         do {
             let result = try body()
-            try execute("COMMIT")
+            try withStatement("COMMIT") { statement throws(StoreError) in try statement.run() }
             return result
         } catch {
             try? execute("ROLLBACK")

@@ -38,6 +38,12 @@ struct HTTPResponse {
         HTTPResponse(status: status, contentType: "application/json", body: value.encoded(), headers: headers)
     }
 
+    /// 202 {"id": N}: the answer to every accepted publish, written without building a JSON
+    /// document (it is on the path of every event).
+    static func accepted(id: Int64) -> HTTPResponse {
+        HTTPResponse(status: .accepted, contentType: "application/json", body: Array("{\"id\":\(id)}".utf8))
+    }
+
     /// {"error": {"code": "...", "message": "..."}} with the error's own status. A 503 (the
     /// engine's store is unreachable) is temporary: it says when to try again.
     static func error(_ error: GatewayError, headers: HTTPHeaders = [:]) -> HTTPResponse {

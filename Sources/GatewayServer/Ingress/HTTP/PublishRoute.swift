@@ -33,9 +33,7 @@ struct PublishRoute: Sendable {
         pipeline.publish(input, from: publisher, ingress: .http, hostFallback: host) { result in
             switch result {
             case .success(let id):
-                let body = JSON.object()
-                body.set("id", .integer(Int(id)))
-                answer.succeed(.json(.accepted, body))
+                answer.succeed(.accepted(id: id))
             case .failure(let error):
                 answer.succeed(.error(error))
             }
