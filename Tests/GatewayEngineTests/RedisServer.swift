@@ -29,7 +29,7 @@ final class RedisServer: @unchecked Sendable {   // @unchecked: used from one te
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        for _ in 0..<100 {
+        for _ in 0..<600 {  // 30 s: a busy machine can take seconds to start it and answer
             // With --requirepass the answer is NOAUTH: started all the same.
             if let answer = try? command(["PING"]), answer == "PONG" || answer.contains("NOAUTH") { return }
             Thread.sleep(forTimeInterval: 0.05)

@@ -129,7 +129,7 @@ final class RedisServerProcess: @unchecked Sendable {   // @unchecked: used by o
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<50 {
+        for _ in 0..<300 {  // 30 s: a busy machine can take seconds to start it and answer
             if (try? command(["PING"])) == "PONG" { return }
             Thread.sleep(forTimeInterval: 0.1)
         }
