@@ -125,7 +125,7 @@ final class MallocCountedGateway {
         process.standardError = FileHandle.nullDevice
         try process.run()
         do {
-            port = try Self.readPort(from: output)
+            port = try readListeningPort(from: output, within: 30)
         } catch {
             kill(process.processIdentifier, SIGKILL)
             throw error
@@ -136,18 +136,4 @@ final class MallocCountedGateway {
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
     }
 
-    private static func readPort(from pipe: Pipe) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-        }
-        throw TestFailure("the gateway did not report its port; output: \(seen)")
-    }
 }

@@ -59,7 +59,7 @@ import Testing
         process.standardError = FileHandle.nullDevice
         try process.run()
         defer { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
-        let port = try readPort(from: output)
+        let port = try readListeningPort(from: output, within: 20)
 
         let client = TestGatewayClient(port: port)
         let member = try await client.connect(client.token("member", principals: ["group:room"]))
@@ -98,20 +98,6 @@ import Testing
         #expect(process.terminationStatus == 0)
     }
 
-    private func readPort(from pipe: Pipe) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-        }
-        throw TestFailure("the gateway did not report its port; output: \(seen)")
-    }
 
     private func waitUntil(_ condition: () throws -> Bool) async throws {
         for _ in 0..<50 {

@@ -39,7 +39,7 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        port = try Self.readPort(from: output, process: process)
+        port = try readListeningPort(from: output, within: 60, who: "the gateway node")
         // Drain stdout so a chatty node never blocks on a full pipe.
         Thread.detachNewThread { while !output.fileHandleForReading.availableData.isEmpty {} }
     }
@@ -58,20 +58,6 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
         return (response.status, (try? response.json())?.view["status"].string)
     }
 
-    private static func readPort(from pipe: Pipe, process: Process) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-        }
-        throw TestFailure("the gateway node did not report its port; output: \(seen)")
-    }
 }
 
 /// A real redis-server and three gateway nodes on it.

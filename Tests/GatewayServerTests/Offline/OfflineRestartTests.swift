@@ -85,20 +85,12 @@ struct OfflineGatewayProcess: @unchecked Sendable {  // the Process is started o
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        var seen = ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let data = output.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let number = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                port = number
-                return
-            }
+        do {
+            port = try readListeningPort(from: output, within: 30)
+        } catch {
+            kill(process.processIdentifier, SIGKILL)
+            throw error
         }
-        kill(process.processIdentifier, SIGKILL)
-        throw TestFailure("the gateway did not report its port; output: \(seen)")
     }
 
     /// SIGTERM (drains and closes the stores), then SIGKILL if it does not exit.

@@ -23,7 +23,7 @@ final class DrainableGateway: @unchecked Sendable {  // used by one test at a ti
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        port = try Self.readPort(from: output)
+        port = try readListeningPort(from: output, within: 20)
     }
 
     deinit { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
@@ -39,20 +39,6 @@ final class DrainableGateway: @unchecked Sendable {  // used by one test at a ti
         return process.isRunning ? nil : process.terminationStatus
     }
 
-    private static func readPort(from pipe: Pipe) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(20)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-        }
-        throw TestFailure("the gateway did not report its port; output: \(seen)")
-    }
 }
 
 /// A raw TCP connection to 127.0.0.1 for requests the test sends in pieces.

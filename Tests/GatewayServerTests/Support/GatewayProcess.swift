@@ -44,7 +44,7 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         try process.run()
-        port = try Self.readPort(from: output, process: process)
+        port = try readListeningPort(from: output, within: 30)
     }
 
     deinit { stop() }
@@ -79,20 +79,6 @@ final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
         return (Int(fields[11]) ?? 0) + (Int(fields[12]) ?? 0)
     }
 
-    private static func readPort(from pipe: Pipe, process: Process) throws -> Int {
-        var seen = ""
-        let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline {
-            let data = pipe.fileHandleForReading.availableData
-            if data.isEmpty { break }
-            seen += String(decoding: data, as: UTF8.self)
-            if let line = seen.split(separator: "\n").first(where: { $0.hasPrefix("gateway listening on ") }),
-               let port = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                return port
-            }
-        }
-        throw TestFailure("the gateway did not report its port; output: \(seen)")
-    }
 }
 
 /// Runs blocking socket work on a thread of its own, so that it does not hold one of the few
