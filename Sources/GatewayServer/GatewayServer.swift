@@ -160,7 +160,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             // One listener initializer (a second would replace the first): accept backoff, then
             // the drain's record of every accepted connection.
             .serverChannelInitializer { channel in
-                ConnectionPipeline.configureListener(channel).flatMapThrowing {
+                connections.configureListener(channel).flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: channel))
                 }
             }

@@ -6,9 +6,10 @@ import Glibc
 #endif
 
 /// Counts the open connections, in all and per client IP address, and decides whether a new one
-/// may stay. At the total limit, the oldest connection that has not yet sent a complete request
-/// head (an idle or half-open socket) makes room: parked sockets cannot lock out real clients or
-/// the health check. Past the per-address limit a new connection is closed at once.
+/// may stay. At the total limit (or when the process is out of file descriptors), the oldest
+/// connection that has not yet sent a complete request head (an idle or half-open socket) makes
+/// room: parked sockets cannot lock out real clients or the health check. Past the per-address
+/// limit a new connection is closed at once.
 ///
 /// Shared by every event loop (accepts happen on one, closes on all): state behind one lock.
 final class ConnectionAdmission: Sendable {
@@ -64,12 +65,7 @@ final class ConnectionAdmission: Sendable {
         let id: Int? = state.withLockedValue { state in
             if maxPerAddress > 0, state.perAddress[address, default: 0] >= maxPerAddress { return nil }
             if state.total >= maxConnections {
-                while let oldest = state.pendingOrder.popFirst() {
-                    if state.pendingIds.remove(oldest.id) != nil {
-                        evict = oldest.channel
-                        break
-                    }
-                }
+                evict = Self.takeOldestPending(&state)
                 if evict == nil { return nil }
             }
             state.total += 1
@@ -85,6 +81,22 @@ final class ConnectionAdmission: Sendable {
         guard let id else { return nil }
         channel.closeFuture.whenComplete { _ in self.release(id, address: address) }
         return Ticket(id: id, admission: self)
+    }
+
+    /// The process ran out of file descriptors (accept failed with EMFILE): closes the oldest
+    /// connection that has not sent a complete request head, as at `max_connections`, and returns
+    /// it (its close frees the descriptor the next accept needs); nil when every connection is in use.
+    func evictOldestPending() -> Channel? {
+        let evict = state.withLockedValue { Self.takeOldestPending(&$0) }
+        evict?.close(promise: nil)
+        return evict
+    }
+
+    private static func takeOldestPending(_ state: inout State) -> Channel? {
+        while let oldest = state.pendingOrder.popFirst() {
+            if state.pendingIds.remove(oldest.id) != nil { return oldest.channel }
+        }
+        return nil
     }
 
     private func activate(_ id: Int) {

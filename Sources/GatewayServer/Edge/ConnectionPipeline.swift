@@ -14,12 +14,12 @@ struct ConnectionPipeline: Sendable {
     let metrics: GatewayMetrics
     let logger: Logger
 
-    /// The listening socket: back off from accepting for a moment when the process is out of
-    /// file descriptors (EMFILE/ENFILE) instead of retrying the failing accept in a busy loop.
-    /// (NIO's async bootstrap adds this handler itself; the classic one used here does not.)
-    static func configureListener(_ channel: Channel) -> EventLoopFuture<Void> {
+    /// The listening socket: out of file descriptors, accepting pauses instead of spinning
+    /// (AcceptAtFileLimit says why NIO's AcceptBackoffHandler does not stop the spin).
+    func configureListener(_ channel: Channel) -> EventLoopFuture<Void> {
         channel.eventLoop.makeCompletedFuture {
-            try channel.pipeline.syncOperations.addHandler(AcceptBackoffHandler())
+            try channel.pipeline.syncOperations.addHandler(
+                AcceptAtFileLimit(admission: admission, metrics: metrics, logger: logger))
         }
     }
 
