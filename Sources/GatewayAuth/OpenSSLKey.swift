@@ -3,6 +3,7 @@
 // threads at once as long as each call has its own EVP_MD_CTX, which every function here creates.
 import COpenSSL
 
+// @unchecked: the EVP_PKEY is only read after parsing, which OpenSSL 3 allows from several threads (above).
 final class OpenSSLKey: @unchecked Sendable {
     enum Kind { case rsa, ecP256 }
 

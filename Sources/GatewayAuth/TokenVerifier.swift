@@ -8,6 +8,7 @@
 import CJansson
 import Foundation
 import GatewayJSON
+import Synchronization
 
 public final class TokenVerifier: Sendable {
     /// Tokens longer than this are refused before any decoding (a header or query string this
@@ -185,13 +186,11 @@ public final class TokenVerifier: Sendable {
 }
 
 /// The JWKS keys in force; read on every verification, replaced whole on reload.
-// @unchecked: the array is only read or replaced under the lock.
-final class KeyList: @unchecked Sendable {
-    private let lock = NSLock()
-    private var keys: [VerificationKey] = []
+final class KeyList: Sendable {
+    private let keys = Mutex<[VerificationKey]>([])
 
-    var current: [VerificationKey] { lock.withLock { keys } }
-    func replace(with new: [VerificationKey]) { lock.withLock { keys = new } }
+    var current: [VerificationKey] { keys.withLock { $0 } }
+    func replace(with new: [VerificationKey]) { keys.withLock { $0 = new } }
 }
 
 /// `[auth] require_claims` / `reject_claims` entries: "name" (present) or "name=value" (the

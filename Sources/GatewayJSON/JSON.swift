@@ -18,6 +18,8 @@ public struct JSONError: Error, CustomStringConvertible, Sendable {
     public var description: String { line > 0 ? "\(message) (line \(line), column \(column))" : message }
 }
 
+// @unchecked: jansson is thread-safe for reads and reference counts; a value is mutated only by
+// the one caller that built it, before it is shared (see above).
 public final class JSON: @unchecked Sendable {
     public let pointer: JSONPointer
 
@@ -110,6 +112,7 @@ public final class JSON: @unchecked Sendable {
 }
 
 /// A borrowed, read-only view of a json_t. No reference is taken.
+// @unchecked: a read-only view (see JSON); its owner, when it has one, keeps the value alive.
 public struct JSONView: @unchecked Sendable {
     public let pointer: JSONPointer?
     /// The owning value when the view came from a `JSON` (kept alive by the view); nil for views

@@ -7,22 +7,39 @@
 // to provide a hook; a missing conformance leaves the bit clear and the hook pointer NULL.
 import CGatewayPlugin
 import GatewayToolchain
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
 
-// One plugin type per shared object. Both globals are written once, on the host's control
-// thread (the entry function runs there, one call at a time), and only read afterwards.
-nonisolated(unsafe) var exportedPluginType: (any GatewayPlugin.Type)?
-nonisolated(unsafe) private var exportedDescriptor: UnsafeMutablePointer<gw_plugin_descriptor>?
+/// The one plugin type of this shared object and the address of its descriptor, set by the
+/// first `export` call (the entry function runs on the host's control thread; create() reads it).
+private struct Exported: Sendable {
+    let type: any GatewayPlugin.Type
+    /// The descriptor's address: it is allocated once and lives as long as the process.
+    let descriptorAddress: UInt
+}
+
+private let exported = Mutex<Exported?>(nil)
+
+/// The plugin type `export` was called with; nil before the entry function ran.
+var exportedPluginType: (any GatewayPlugin.Type)? { exported.withLock { $0?.type } }
 
 /// Returns the process-lifetime descriptor for `type` (built on the first call, then cached).
 /// Every later call returns the same pointer, as the ABI requires.
 public func export(_ type: any GatewayPlugin.Type) -> UnsafeRawPointer {
-    if let exportedDescriptor { return UnsafeRawPointer(exportedDescriptor) }
-    exportedPluginType = type
+    let address = exported.withLock { exported in
+        if let exported { return exported.descriptorAddress }
+        let made = Exported(type: type, descriptorAddress: UInt(bitPattern: makeDescriptor(for: type)))
+        exported = made
+        return made.descriptorAddress
+    }
+    return UnsafeRawPointer(bitPattern: address)!
+}
+
+private func makeDescriptor(for type: any GatewayPlugin.Type) -> UnsafeMutablePointer<gw_plugin_descriptor> {
     let descriptor = UnsafeMutablePointer<gw_plugin_descriptor>.allocate(capacity: 1)
     descriptor.initialize(to: gw_plugin_descriptor())
     descriptor.pointee.struct_size = MemoryLayout<gw_plugin_descriptor>.size
@@ -60,8 +77,7 @@ public func export(_ type: any GatewayPlugin.Type) -> UnsafeRawPointer {
         descriptor.pointee.on_send_test = sendTestHook
     }
     descriptor.pointee.capabilities = capabilities
-    exportedDescriptor = descriptor
-    return UnsafeRawPointer(descriptor)
+    return descriptor
 }
 
 /// NULL-terminated array of strdup'ed C strings, kept for the life of the process.

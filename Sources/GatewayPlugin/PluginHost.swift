@@ -18,6 +18,8 @@ public enum LogLevel: Sendable {
 
 /// What the gateway offers one plugin instance. Valid from `init(config:host:)` until the
 /// instance is destroyed; usable from any thread.
+// @unchecked: `services` is the host's table, valid and read-only for the life of the process;
+// its calls may be made from any thread (the header).
 public struct PluginHost: @unchecked Sendable {
     let services: UnsafePointer<gw_host_services>
     let context: OpaquePointer?

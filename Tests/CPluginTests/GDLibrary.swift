@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-final class GDLibrary: @unchecked Sendable {
+final class GDLibrary: Sendable {
     typealias Image = OpaquePointer
 
     static let shared: GDLibrary? = GDLibrary()

@@ -4,6 +4,7 @@ import CGatewayPlugin
 import CJansson
 import Foundation
 import GatewayJSON
+import Synchronization
 import Testing
 
 #if canImport(Glibc)
@@ -23,6 +24,7 @@ func builtProductsFolder() -> URL {
     return URL(fileURLWithPath: path).deletingLastPathComponent()
 }
 
+// @unchecked: `descriptor` points at the plugin's static, read-only descriptor (the header: it lives as long as the process).
 struct LoadedCPlugin: @unchecked Sendable {
     let path: String
     let descriptor: UnsafePointer<gw_plugin_descriptor>
@@ -72,6 +74,7 @@ struct LoadedCPlugin: @unchecked Sendable {
 struct CreateRefusal: Error { let message: String }
 
 /// One instance; destroy() must be called once no hook is running.
+// @unchecked: `instance` is the plugin's; its hooks may be called from any thread (the header's Threading section).
 struct CPluginInstance: @unchecked Sendable {
     let descriptor: UnsafePointer<gw_plugin_descriptor>
     let instance: OpaquePointer
@@ -86,7 +89,7 @@ extension gw_message {
 }
 
 /// Host services for the tests: log lines are recorded; alloc/free are plain malloc/free.
-final class CTestHost: @unchecked Sendable {
+final class CTestHost: Sendable {
     struct LogLine: Sendable {
         let context: UInt
         let level: gw_log_level
@@ -94,10 +97,18 @@ final class CTestHost: @unchecked Sendable {
     }
 
     static let shared = CTestHost()
-    private let lock = NSLock()
-    private var lines: [LogLine] = []
+    private let lines = Mutex<[LogLine]>([])
 
-    static let services: UnsafeMutablePointer<gw_host_services> = {
+    /// The table every plugin instance keeps a pointer to: allocated once, never freed.
+    static var services: UnsafeMutablePointer<gw_host_services> { servicesTable.pointer }
+
+    private static let servicesTable = HostServicesTable()
+}
+
+/// The host-services table, at a fixed address for the life of the process.
+// @unchecked: written once in init, before any plugin sees it, then only read (by plugins, from any thread).
+private final class HostServicesTable: @unchecked Sendable {
+    let pointer: UnsafeMutablePointer<gw_host_services> = {
         let services = UnsafeMutablePointer<gw_host_services>.allocate(capacity: 1)
         services.initialize(to: gw_host_services(
             struct_size: MemoryLayout<gw_host_services>.size,
@@ -105,7 +116,7 @@ final class CTestHost: @unchecked Sendable {
             abi_minor: UInt32(GW_PLUGIN_ABI_MINOR),
             log: { context, level, message in
                 let text = message.map { String(cString: $0) } ?? ""
-                CTestHost.shared.record(LogLine(context: UInt(bitPattern: context.map { Int(bitPattern: $0) } ?? 0),
+                CTestHost.shared.record(CTestHost.LogLine(context: UInt(bitPattern: context.map { Int(bitPattern: $0) } ?? 0),
                                                 level: level, text: text))
             },
             alloc: { size in malloc(size) },
@@ -113,10 +124,12 @@ final class CTestHost: @unchecked Sendable {
         ))
         return services
     }()
+}
 
-    private func record(_ line: LogLine) { lock.withLock { lines.append(line) } }
+extension CTestHost {
+    fileprivate func record(_ line: LogLine) { lines.withLock { $0.append(line) } }
 
     func logLines(containing needle: String) -> [LogLine] {
-        lock.withLock { lines.filter { $0.text.contains(needle) } }
+        lines.withLock { $0.filter { $0.text.contains(needle) } }
     }
 }

@@ -99,11 +99,15 @@ struct HistoryDurabilityTests {
             for id in Int64(1)...total { store.record(event(id, to: ["alice", "room:\(id % 10)"])) }
         }
         let readerDone = DispatchSemaphore(value: 0)
-        nonisolated(unsafe) var readerFailure: String?
-        nonisolated(unsafe) var reads = 0
-        nonisolated(unsafe) var lastSeen: Int64 = 0
+        // Written by the reading thread, read here once it signalled `readerDone`.
+        let outcome = Shared<(failure: String?, reads: Int)>((nil, 0))
         let reading = Thread {
-            defer { readerDone.signal() }
+            var lastSeen: Int64 = 0
+            var readerFailure: String?
+            defer {
+                outcome.withLock { $0.failure = readerFailure }
+                readerDone.signal()
+            }
             while lastSeen < total {
                 do {
                     let page = try store.recent(principals: ["alice"], host: "chat.example", excludingSender: "x",
@@ -115,7 +119,7 @@ struct HistoryDurabilityTests {
                         readerFailure = "page is not contiguous: \(ids(page).prefix(5))…"
                     }
                     lastSeen = newest
-                    reads += 1
+                    outcome.withLock { $0.reads += 1 }
                 } catch {
                     readerFailure = "\(error)"
                     return
@@ -126,8 +130,8 @@ struct HistoryDurabilityTests {
         writing.start()
         let finished = readerDone.wait(timeout: .now() + 60)
         #expect(finished == .success, "reader did not see the last event within 60 s")
-        #expect(readerFailure == nil)
-        #expect(reads > 1)
+        #expect(outcome.value.failure == nil)
+        #expect(outcome.value.reads > 1)
         store.flush()
         #expect(store.statistics.committed == UInt64(total))
     }

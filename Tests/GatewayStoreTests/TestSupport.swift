@@ -1,5 +1,6 @@
 // Helpers shared by the store tests: a fresh temp folder per test and compact event builders.
 import Foundation
+import Synchronization
 @testable import GatewayStore
 
 final class TemporaryFolder {
@@ -48,5 +49,18 @@ func countRows(_ table: String, in path: String) throws -> Int {
     return try connection.withStatement("SELECT count(*) FROM \(table)") { statement throws(StoreError) in
         _ = try statement.step()
         return statement.int(0)
+    }
+}
+
+/// A value several test threads read and write, behind a lock.
+final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+
+    init(_ value: Value) { mutex = Mutex(value) }
+
+    var value: Value { mutex.withLock { $0 } }
+
+    func withLock<Result: Sendable>(_ body: (inout Value) -> Result) -> Result {
+        mutex.withLock { body(&$0) }
     }
 }

@@ -2,6 +2,7 @@
 import CGatewayPlugin
 import Foundation
 import GatewayJSON
+import Synchronization
 import Testing
 
 @Suite("category-targets plugin")
@@ -135,9 +136,8 @@ struct CategoryTargetsTests {
     }
 }
 
-final class ManagedCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func increment() { lock.lock(); count += 1; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+final class ManagedCounter: Sendable {
+    private let count = Mutex(0)
+    func increment() { count.withLock { $0 += 1 } }
+    var value: Int { count.withLock { $0 } }
 }

@@ -20,6 +20,7 @@ struct HookAnswer {
     var principals: [String]? { read { $0["principals"].strings } }
 }
 
+// @unchecked: `instance` is the plugin's; its hooks may be called from any thread (the header).
 struct PluginInstanceHandle: @unchecked Sendable {
     let library: PluginLibrary
     let instance: OpaquePointer

@@ -3,6 +3,7 @@
 import CGatewayPlugin
 import Foundation
 
+// @unchecked: `lines` is guarded by `lock`; the `services` table is written in init only.
 final class TestHost: @unchecked Sendable {
     private let lock = NSLock()
     private var lines: [(level: gw_log_level, text: String)] = []

@@ -13,7 +13,7 @@ import Glibc
 import Darwin
 #endif
 
-public final class AttachmentStore: @unchecked Sendable {
+public final class AttachmentStore: @unchecked Sendable {  // `connection` is only touched while `lock` is held
     public let directory: String
     private let temporaryDirectory: String
     private let logger: Logger

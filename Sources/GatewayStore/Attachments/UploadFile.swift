@@ -9,6 +9,8 @@ import Glibc
 import Darwin
 #endif
 
+// @unchecked: one upload at a time owns it, and its writes are chained one after another on the
+// blocking pool (AttachmentUpload.writeTail), so no two threads touch it at once.
 public final class UploadFile: @unchecked Sendable {
     public let temporaryPath: String
     /// Bytes written so far.

@@ -5,7 +5,7 @@
 // GET /api/v1/notifications uses recent(...); reconnect recovery uses after(id:...).
 import Logging
 
-public final class HistoryStore: @unchecked Sendable {
+public final class HistoryStore: Sendable {
     /// Counters for /metrics and tests.
     public struct Statistics: Sendable, Equatable {
         public let accepted: UInt64

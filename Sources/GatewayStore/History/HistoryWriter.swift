@@ -13,6 +13,8 @@ import Darwin
 #endif
 import Logging
 
+// @unchecked: the queue, counters and flags are guarded by `lock`; `connection` is used by the
+// writer thread only.
 final class HistoryWriter: @unchecked Sendable {
     struct Counters: Sendable, Equatable {
         /// Events accepted into the queue.

@@ -1,6 +1,7 @@
 // Read-only connections for history queries. WAL lets every reader see the last committed state
 // while the writer thread keeps committing, so readers never wait on the writer. A connection is
 // used by one caller at a time; idle ones are kept (with their prepared statements) for reuse.
+// @unchecked: `idle` and `closed` are guarded by `lock`; a connection taken out is used by one caller.
 final class ReaderPool: @unchecked Sendable {
     private let path: String
     private let maxIdle: Int

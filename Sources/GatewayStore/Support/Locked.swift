@@ -7,6 +7,8 @@ import Glibc
 import Darwin
 #endif
 
+// @unchecked: the pthread mutex and condition are made for use from several threads; the
+// pointers themselves never change after init.
 final class LockWithCondition: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
