@@ -3,6 +3,7 @@
 import Foundation
 import GatewayCore
 import GatewayJSON
+import Synchronization
 import Testing
 
 @Suite struct TargetsTests {
@@ -137,16 +138,15 @@ import Testing
 
     @Test func concurrentFiltersFromManyThreads() throws {
         let chain = try Fixtures.chain([filter("first", "redact"), filter("second", "drop_id", [("drop_id", .string("nobody"))])])
-        let delivered = NSLock()
-        nonisolated(unsafe) var count = 0
+        let count = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
             var local = 0
             for _ in 0..<2_000 {
                 if case .redacted(let copy) = chain.filter(event.view, for: alice), copy.view["redactions"].int == 1 { local += 1 }
             }
-            delivered.withLock { count += local }
+            count.withLock { $0 += local }
         }
-        #expect(count == 16_000)
+        #expect(count.withLock { $0 } == 16_000)
     }
 }
 

@@ -20,14 +20,10 @@ import Testing
         try process.run()
         // Drain stderr on another thread while reading stdout, so a chatty child never blocks
         // on a full pipe.
-        nonisolated(unsafe) var stderr = Data()
-        let drained = DispatchSemaphore(value: 0)
-        DispatchQueue.global().async {
-            stderr = err.fileHandleForReading.readDataToEndOfFile()
-            drained.signal()
-        }
+        let stderrReading = err.fileHandleForReading
+        let stderrData = DispatchQueue.global().asyncResult { stderrReading.readDataToEndOfFile() }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
+        let stderr = stderrData.wait()
         process.waitUntilExit()
         return Run(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
                    stderr: String(decoding: stderr, as: UTF8.self))

@@ -4,6 +4,7 @@ import CoreMetrics
 import Foundation
 import GatewayCore
 import Logging
+import Synchronization
 import Testing
 
 enum Fixtures {
@@ -104,15 +105,14 @@ enum Fixtures {
 }
 
 /// A Logger whose lines (message + metadata) are kept for assertions.
-final class LogRecorder: @unchecked Sendable {
+final class LogRecorder: Sendable {
     struct Line: Sendable { let level: Logger.Level; let message: String; let metadata: [String: String] }
-    private let lock = NSLock()
-    private var stored: [Line] = []
+    private let stored = Mutex<[Line]>([])
 
-    var lines: [Line] { lock.withLock { stored } }
+    var lines: [Line] { stored.withLock { $0 } }
     var messages: [String] { lines.map(\.message) }
 
-    func append(_ line: Line) { lock.withLock { stored.append(line) } }
+    func append(_ line: Line) { stored.withLock { $0.append(line) } }
 
     var logger: Logger {
         var logger = Logger(label: "plugin-host-tests") { _ in Handler(recorder: self) }
@@ -137,23 +137,23 @@ final class LogRecorder: @unchecked Sendable {
 }
 
 /// Counts counter increments per label + dimensions ("gateway_plugin_errors_total plugin=a hook=filter").
-final class RecordingMetrics: MetricsFactory, @unchecked Sendable {
-    private let lock = NSLock()
-    private var totals: [String: Int64] = [:]
+final class RecordingMetrics: MetricsFactory, Sendable {
+    private let totals = Mutex<[String: Int64]>([:])
 
     func total(_ label: String, _ dimensions: [(String, String)]) -> Int64 {
-        lock.withLock { totals[Self.key(label, dimensions)] ?? 0 }
+        let key = Self.key(label, dimensions)
+        return totals.withLock { $0[key] ?? 0 }
     }
 
-    fileprivate func add(_ key: String, _ amount: Int64) { lock.withLock { totals[key, default: 0] += amount } }
+    fileprivate func add(_ key: String, _ amount: Int64) { totals.withLock { $0[key, default: 0] += amount } }
 
     static func key(_ label: String, _ dimensions: [(String, String)]) -> String {
         ([label] + dimensions.map { "\($0.0)=\($0.1)" }).joined(separator: " ")
     }
 
-    final class Handle: CounterHandler, RecorderHandler, TimerHandler, FloatingPointCounterHandler, @unchecked Sendable {
+    final class Handle: CounterHandler, RecorderHandler, TimerHandler, FloatingPointCounterHandler, Sendable {
         let key: String
-        weak var owner: RecordingMetrics?
+        weak let owner: RecordingMetrics?
         init(key: String, owner: RecordingMetrics) { self.key = key; self.owner = owner }
         func increment(by amount: Int64) { owner?.add(key, amount) }
         func increment(by amount: Double) {}
@@ -179,4 +179,29 @@ final class RecordingMetrics: MetricsFactory, @unchecked Sendable {
     func destroyFloatingPointCounter(_ handler: FloatingPointCounterHandler) {}
     func destroyRecorder(_ handler: RecorderHandler) {}
     func destroyTimer(_ handler: TimerHandler) {}
+}
+
+/// The result of work started on another thread, waited for once.
+final class PendingResult<Value: Sendable>: Sendable {
+    private let value = Mutex<Value?>(nil)
+    private let done = DispatchSemaphore(value: 0)
+
+    func fulfil(_ result: Value) {
+        value.withLock { $0 = result }
+        done.signal()
+    }
+
+    func wait() -> Value {
+        done.wait()
+        return value.withLock { $0! }
+    }
+}
+
+extension DispatchQueue {
+    /// Runs `work` on this queue; the caller waits for its result with `wait()`.
+    func asyncResult<Value: Sendable>(_ work: @escaping @Sendable () -> Value) -> PendingResult<Value> {
+        let pending = PendingResult<Value>()
+        async { pending.fulfil(work()) }
+        return pending
+    }
 }

@@ -3,6 +3,7 @@
 import Foundation
 import GatewayCore
 import GatewayJSON
+import Synchronization
 import Testing
 
 @Suite struct ReloadTests {
@@ -51,8 +52,7 @@ import Testing
         let chains = try (1...20).map { try Fixtures.chain([entry("g\($0)")], recorder: recorder) }
         let event = JSON.object()
         event.set("category", "news")
-        let mismatches = NSLock()
-        nonisolated(unsafe) var bad = 0
+        let bad = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: 4) { worker in
             if worker == 0 {
                 for chain in chains { reference.replace(with: chain) }
@@ -61,10 +61,10 @@ import Testing
             for _ in 0..<5_000 {
                 let snapshot = reference.current
                 let name = snapshot.plugins.first?.entryName
-                if snapshot.targets(for: event.view) != name.map({ [$0] }) { mismatches.withLock { bad += 1 } }
+                if snapshot.targets(for: event.view) != name.map({ [$0] }) { bad.withLock { $0 += 1 } }
             }
         }
-        #expect(bad == 0)
+        #expect(bad.withLock { $0 } == 0)
         #expect(reference.current.plugins.map(\.entryName) == ["g20"])
     }
 }

@@ -1,28 +1,25 @@
 // The current chain, swapped atomically on reload. Readers take one snapshot per event and use
 // it for every hook of that event, so an event never sees half of an old and half of a new chain.
-import Foundation
+import Synchronization
 
-public final class ChainReference: @unchecked Sendable {
-    private let lock = NSLock()
-    private var chain: PluginChain
+public final class ChainReference: Sendable {
+    private let chain: Mutex<PluginChain>
 
     public init(_ chain: PluginChain) {
-        self.chain = chain
+        self.chain = Mutex(chain)
     }
 
     public var current: PluginChain {
-        lock.lock()
-        defer { lock.unlock() }
-        return chain
+        chain.withLock { $0 }
     }
 
     /// Installs `newChain`. The old one is released here; its instances are destroyed once the
     /// last in-flight event holding it lets go.
     public func replace(with newChain: PluginChain) {
-        lock.lock()
-        let old = chain
-        chain = newChain
-        lock.unlock()
+        let old = chain.withLock { chain in
+            defer { chain = newChain }
+            return chain
+        }
         _ = old  // released after the lock, so its deinit never runs under our lock
     }
 }

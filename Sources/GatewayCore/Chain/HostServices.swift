@@ -11,7 +11,7 @@ import Darwin
 
 /// What a gw_host_context pointer stands for: one plugin instance (one [[plugins]] entry).
 /// Kept alive (retained) from create() until destroy() returns, as the header promises.
-final class PluginHostContext: @unchecked Sendable {
+final class PluginHostContext: Sendable {
     let logger: Logger
 
     init(entryName: String, baseLogger: Logger) {
@@ -36,7 +36,9 @@ final class PluginHostContext: @unchecked Sendable {
 
 enum HostServices {
     /// One table for the life of the process (the header says it stays valid that long).
-    static let table: UnsafePointer<gw_host_services> = {
+    static var table: UnsafePointer<gw_host_services> { storage.pointer }
+
+    private static let storage: ProcessLifetimePointer<gw_host_services> = {
         let table = UnsafeMutablePointer<gw_host_services>.allocate(capacity: 1)
         table.initialize(to: gw_host_services(
             struct_size: MemoryLayout<gw_host_services>.size,
@@ -50,7 +52,7 @@ enum HostServices {
             alloc: { size in malloc(size) },
             free: { pointer in free(pointer) }
         ))
-        return UnsafePointer(table)
+        return ProcessLifetimePointer(table)
     }()
 
     static func loggerLevel(_ level: gw_log_level) -> Logger.Level {

@@ -12,6 +12,8 @@ import Glibc
 import Darwin
 #endif
 
+// @unchecked: immutable after init; the hook pointers and instances it holds are the plugins',
+// which the header lets the host call from any thread (see its Threading section).
 public final class PluginChain: @unchecked Sendable {
     public static let empty = PluginChain(instances: [])
 

@@ -4,7 +4,7 @@ import Foundation
 import Logging
 import Metrics
 
-public final class PluginHost: @unchecked Sendable {
+public final class PluginHost: Sendable {
     private let logger: Logger
     private let metricsFactory: MetricsFactory?
 

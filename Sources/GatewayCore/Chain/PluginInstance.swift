@@ -6,6 +6,8 @@ import Atomics
 import Logging
 import Metrics
 
+// @unchecked: `descriptor` and `instance` are the plugin's (hooks callable from any thread, the
+// header's Threading section); `destroyed` is read and written on the control queue only.
 final class PluginInstance: @unchecked Sendable {
     let info: PluginInfo
     let entryName: String

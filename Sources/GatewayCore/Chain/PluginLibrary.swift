@@ -12,6 +12,7 @@
 import CGatewayPlugin
 import Foundation
 import GatewayToolchain
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -22,10 +23,18 @@ import Darwin
 typealias DescriptorPointer = UnsafePointer<gw_plugin_descriptor>
 
 /// A validated descriptor of an opened shared object. The descriptor is static in the plugin.
-struct PluginLibrary: @unchecked Sendable {
+struct PluginLibrary: Sendable {
     let path: String
-    let descriptor: DescriptorPointer
+    private let staticDescriptor: ProcessLifetimePointer<gw_plugin_descriptor>
     let info: PluginInfo
+
+    var descriptor: DescriptorPointer { staticDescriptor.pointer }
+
+    init(path: String, descriptor: DescriptorPointer, info: PluginInfo) {
+        self.path = path
+        self.staticDescriptor = ProcessLifetimePointer(descriptor)
+        self.info = info
+    }
 }
 
 enum PluginLibraryLoader {
@@ -38,10 +47,14 @@ enum PluginLibraryLoader {
     /// struct_size must cover at least struct_size, abi_major and abi_minor before we read them.
     private static let versionFieldsSize = MemoryLayout<Int>.size + 2 * MemoryLayout<UInt32>.size
 
-    private static let cacheLock = NSLock()
-    // Guarded by cacheLock.
-    nonisolated(unsafe) private static var descriptorByFile: [FileIdentity: DescriptorPointer] = [:]
-    nonisolated(unsafe) private static var copiesMade = 0
+    /// Descriptors already opened, per file identity, and how many private copies were made.
+    /// Held for the whole open (copy, dlopen, entry call), so one file is never opened twice.
+    private static let cache = Mutex(OpenedFiles())
+
+    private struct OpenedFiles {
+        var descriptorByFile: [FileIdentity: ProcessLifetimePointer<gw_plugin_descriptor>] = [:]
+        var copiesMade = 0
+    }
 
     /// A file changes identity when it is rebuilt: the linker writes a new inode, or rewrites in
     /// place and changes size or mtime.
@@ -88,12 +101,22 @@ enum PluginLibraryLoader {
     private struct OpenFailure: Error { let code: String; let message: String }
 
     private static func openDescriptor(_ identity: FileIdentity) -> Result<DescriptorPointer, OpenFailure> {
-        cacheLock.lock()
-        defer { cacheLock.unlock() }
-        if let cached = descriptorByFile[identity] { return .success(cached) }
-        let realPath = identity.realPath
+        let result: Result<ProcessLifetimePointer<gw_plugin_descriptor>, OpenFailure> = cache.withLock { opened in
+            if let cached = opened.descriptorByFile[identity] { return .success(cached) }
+            opened.copiesMade += 1
+            let result = open(identity, copyNumber: opened.copiesMade)
+            if case .success(let descriptor) = result { opened.descriptorByFile[identity] = descriptor }
+            return result
+        }
+        return result.map(\.pointer)
+    }
 
-        guard let copy = privateCopy(of: realPath) else {
+    /// Opens a private copy of the file and calls its entry function. Called with `cache` held.
+    private static func open(_ identity: FileIdentity, copyNumber: Int)
+        -> Result<ProcessLifetimePointer<gw_plugin_descriptor>, OpenFailure>
+    {
+        let realPath = identity.realPath
+        guard let copy = privateCopy(of: realPath, number: copyNumber) else {
             return .failure(OpenFailure(code: PluginLoadError.Code.notSharedObject,
                                         message: "\(realPath): cannot copy the plugin to a private temporary file (check $TMPDIR space and permissions)"))
         }
@@ -113,16 +136,13 @@ enum PluginLibraryLoader {
             return .failure(OpenFailure(code: PluginLoadError.Code.invalidDescriptor,
                                         message: "\(realPath): \(GW_PLUGIN_ENTRY_SYMBOL)() returned NULL instead of a descriptor"))
         }
-        descriptorByFile[identity] = descriptor
-        return .success(descriptor)
+        return .success(ProcessLifetimePointer(descriptor))
     }
 
     /// Copies `path` to a new file in a private folder (one per process); nil on any failure.
-    /// Called under cacheLock.
-    private static func privateCopy(of path: String) -> String? {
-        copiesMade += 1
+    private static func privateCopy(of path: String, number: Int) -> String? {
         let name = (path as NSString).lastPathComponent
-        let copy = privateFolder + "/\(copiesMade)-\(name)"
+        let copy = privateFolder + "/\(number)-\(name)"
         do {
             try FileManager.default.copyItem(atPath: path, toPath: copy)
         } catch {
@@ -137,13 +157,11 @@ enum PluginLibraryLoader {
         let made = bytes.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard made != nil else { return FileManager.default.temporaryDirectory.path }
         let folder = String(cString: bytes)
-        privateFolderPath = folder
         // Empty once every copy is unlinked; remove it at exit so runs leave nothing behind.
-        atexit { rmdir(PluginLibraryLoader.privateFolderPath) }
+        // (The handler runs after this initializer returned, so it reads the finished value.)
+        atexit { rmdir(PluginLibraryLoader.privateFolder) }
         return folder
     }()
-    // Written once, inside privateFolder's initializer; read by the atexit handler.
-    nonisolated(unsafe) fileprivate static var privateFolderPath: String = ""
 
     private static func validate(_ descriptor: DescriptorPointer, path: String) -> Result<PluginInfo, OpenFailure> {
         func refuse(_ code: String, _ message: String) -> Result<PluginInfo, OpenFailure> {
