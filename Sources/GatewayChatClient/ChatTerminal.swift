@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import Synchronization
 
 /// The terminal chat loop: typed lines go out as frames while incoming frames are printed, until
 /// the input ends (EOF or "/quit") or the gateway goes away. Input and output are parameters so
@@ -67,15 +68,10 @@ public enum ChatTerminal {
 }
 
 /// Set once the user asked to leave, so the close echo is not reported as a server-side close.
-private final class QuitFlag: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value = false
+private final class QuitFlag: Sendable {
+    private let value = Atomic(false)
 
-    func set() { lock.lock(); value = true; lock.unlock() }
+    func set() { value.store(true, ordering: .releasing) }
 
-    var isSet: Bool {
-        lock.lock()
-        defer { lock.unlock() }
-        return value
-    }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }

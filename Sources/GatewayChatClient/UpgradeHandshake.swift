@@ -4,7 +4,7 @@ import NIOHTTP1
 /// The one result of an upgrade attempt. Several parties may try to settle it (the upgrader, the
 /// refusal collector, a timeout, a dropped connection); only the first one counts, so a promise is
 /// never completed twice. Used only on the channel's event loop.
-final class UpgradeHandshake: @unchecked Sendable {
+final class UpgradeHandshake: @unchecked Sendable {  // @unchecked: `settled` is used on the channel's loop only
     private let promise: EventLoopPromise<String?>
     private var settled = false
 
@@ -31,7 +31,7 @@ final class UpgradeHandshake: @unchecked Sendable {
 /// Sits behind `NIOHTTPClientUpgradeHandler`. When the server refuses the upgrade, the upgrade
 /// handler passes the plain HTTP response on to us: we collect head and body and report them as
 /// `WebSocketUpgradeRefused`. On a successful upgrade this handler is removed with the HTTP codec.
-final class UpgradeRefusalCollector: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+final class UpgradeRefusalCollector: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
 
     private let handshake: UpgradeHandshake

@@ -7,7 +7,7 @@ import NIOWebSocket
 /// them on one shared `EventLoopGroup`. Incoming messages are queued in arrival order and handed
 /// out by `next`; pings are answered automatically; close frames are surfaced, never answered on
 /// their own, so protocol tests can see exactly what the server does.
-public final class WebSocketClient: @unchecked Sendable {
+public final class WebSocketClient: Sendable {
     // Immutable after connect; the mutable state lives in `inbox`, confined to `channel.eventLoop`.
     private let channel: Channel
     private let inbox: WebSocketInbox

@@ -5,7 +5,7 @@ import NIOWebSocket
 /// pings, and queues everything else for `next()`. All state is touched only on the channel's
 /// event loop (every public entry point hops there first), which is why it can be
 /// `@unchecked Sendable` without locks.
-final class WebSocketInbox: ChannelInboundHandler, @unchecked Sendable {
+final class WebSocketInbox: ChannelInboundHandler, @unchecked Sendable {  // @unchecked: state used on the channel's loop only
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 

@@ -3,7 +3,7 @@ import NIOPosix
 
 /// Answers the first bytes of every connection with a fixed raw HTTP response, then optionally
 /// closes: for handshakes no well-behaved NIO server would produce.
-final class RawResponseServer: @unchecked Sendable {
+final class RawResponseServer: Sendable {
     private let channel: Channel
     var port: Int { channel.localAddress!.port! }
 
@@ -22,7 +22,7 @@ final class RawResponseServer: @unchecked Sendable {
     }
 }
 
-private final class CannedResponder: ChannelInboundHandler, @unchecked Sendable {
+private final class CannedResponder: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -39,6 +39,6 @@ private final class CannedResponder: ChannelInboundHandler, @unchecked Sendable 
         guard !answered else { return }
         answered = true
         let written = context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: response)))
-        if closeAfter { written.whenComplete { _ in context.close(promise: nil) } }
+        if closeAfter { written.assumeIsolated().whenComplete { _ in context.close(promise: nil) } }
     }
 }

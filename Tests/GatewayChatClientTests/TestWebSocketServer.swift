@@ -3,21 +3,25 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import NIOWebSocket
+import Synchronization
 
 /// What the test server saw, read by the tests after the fact.
-final class ServerRecord: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _closeCodes: [UInt16] = []
-    private var _becameUnwritable = false
-    private var _texts: [String] = []
+final class ServerRecord: Sendable {
+    private struct Seen {
+        var closeCodes: [UInt16] = []
+        var becameUnwritable = false
+        var texts: [String] = []
+    }
 
-    func recordClose(_ code: UInt16) { lock.lock(); _closeCodes.append(code); lock.unlock() }
-    func recordUnwritable() { lock.lock(); _becameUnwritable = true; lock.unlock() }
-    func recordText(_ text: String) { lock.lock(); _texts.append(text); lock.unlock() }
+    private let seen = Mutex(Seen())
 
-    var closeCodes: [UInt16] { lock.lock(); defer { lock.unlock() }; return _closeCodes }
-    var becameUnwritable: Bool { lock.lock(); defer { lock.unlock() }; return _becameUnwritable }
-    var texts: [String] { lock.lock(); defer { lock.unlock() }; return _texts }
+    func recordClose(_ code: UInt16) { seen.withLock { $0.closeCodes.append(code) } }
+    func recordUnwritable() { seen.withLock { $0.becameUnwritable = true } }
+    func recordText(_ text: String) { seen.withLock { $0.texts.append(text) } }
+
+    var closeCodes: [UInt16] { seen.withLock { $0.closeCodes } }
+    var becameUnwritable: Bool { seen.withLock { $0.becameUnwritable } }
+    var texts: [String] { seen.withLock { $0.texts } }
 }
 
 /// A tiny WebSocket server on 127.0.0.1:0 whose behaviour depends on the request path:
@@ -30,7 +34,7 @@ final class ServerRecord: @unchecked Sendable {
 ///   /chat       → answers chat frames like the gateway (ack + event / typing signal)
 ///   anything else echoes, with commands: "close-me", "drop", "ping-me", "flood N".
 /// Client data frames must be masked: an unmasked one is answered with close 1002.
-final class TestWebSocketServer: @unchecked Sendable {
+final class TestWebSocketServer: Sendable {
     let record = ServerRecord()
     private let channel: Channel
     var port: Int { channel.localAddress!.port! }
@@ -87,7 +91,7 @@ final class TestWebSocketServer: @unchecked Sendable {
 }
 
 /// Answers requests that were not upgraded the way the gateway does: 401 and a JSON error.
-private final class RefusingHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, @unchecked Sendable {
+private final class RefusingHTTPHandler: ChannelInboundHandler, RemovableChannelHandler, Sendable {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
@@ -105,7 +109,7 @@ private final class RefusingHTTPHandler: ChannelInboundHandler, RemovableChannel
 }
 
 /// RFC 6455 §5.1: a server must close the connection on an unmasked client frame.
-private final class MaskCheckHandler: ChannelInboundHandler, @unchecked Sendable {
+private final class MaskCheckHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -117,14 +121,14 @@ private final class MaskCheckHandler: ChannelInboundHandler, @unchecked Sendable
             payload.writeInteger(UInt16(1002))
             payload.writeString("unmasked")
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
-                .whenComplete { _ in context.close(promise: nil) }
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
             return
         }
         context.fireChannelRead(data)
     }
 }
 
-private final class TestServerHandler: ChannelInboundHandler, @unchecked Sendable {
+private final class TestServerHandler: ChannelInboundHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
@@ -180,7 +184,7 @@ private final class TestServerHandler: ChannelInboundHandler, @unchecked Sendabl
             record.recordClose(code)
             // Echo the close (RFC 6455 §5.5.1), then the server closes TCP first.
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: payload)))
-                .whenComplete { _ in context.close(promise: nil) }
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
             break
         }
