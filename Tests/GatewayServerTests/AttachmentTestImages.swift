@@ -8,7 +8,7 @@ import Testing
 import Glibc
 #endif
 
-final class AttachmentTestImages: @unchecked Sendable {
+final class AttachmentTestImages: Sendable {
     typealias Image = OpaquePointer
     enum Format: String, CaseIterable, Sendable {
         case png = "image/png", jpeg = "image/jpeg", gif = "image/gif"

@@ -106,7 +106,7 @@ final class AttachmentUpload: StreamingRequestBody {
                 try bytes.withUnsafeReadableBytes { raw in try upload.write(raw) }
             }
         }
-        writeTail.whenComplete { [self] result in
+        writeTail.assumeIsolated().whenComplete { [self] result in
             if case .failure(let error) = result, failure == nil {
                 failure = Self.refusal(for: error, fileLimit: fileLimit)
             }

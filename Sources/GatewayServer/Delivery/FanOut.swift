@@ -25,7 +25,8 @@ final class FanOut: LocalDelivery {
     func register(_ connection: ClientConnection, channel: Channel) {
         let shard = shard(for: channel.eventLoop)
         shard.register(connection)
-        channel.closeFuture.whenComplete { _ in shard.unregister(connection) }
+        // Both run on the channel's loop (the shard's), where the connection lives.
+        channel.closeFuture.assumeIsolated().whenComplete { _ in shard.unregister(connection) }
     }
 
     func deliver(_ event: OutboundEvent) {

@@ -38,9 +38,12 @@ struct ConnectionPipeline: Sendable {
             let setup = ConnectionSetup()
             let upgrader = webSocket.makeUpgrader(setup: setup)
             let httpHandler = HTTPRequestHandler(api: http, setup: setup, deadlines: deadlines, logger: logger)
+            // The upgrade completes on this channel's loop, where the handlers live.
+            let upgradedHandlers = NIOLoopBound((deadlines, httpHandler), eventLoop: channel.eventLoop)
             try operations.configureHTTPServerPipeline(
                 withPipeliningAssistance: false,
                 withServerUpgrade: (upgraders: [upgrader], completionHandler: { upgradeContext in
+                    let (deadlines, httpHandler) = upgradedHandlers.value
                     deadlines.upgraded()
                     upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
                     upgradeContext.pipeline.syncOperations.removeHandler(deadlines, promise: nil)

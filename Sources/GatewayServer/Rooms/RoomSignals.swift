@@ -47,7 +47,7 @@ struct RoomSignals: Sendable {
         let answer = NIOLoopBound(connection, eventLoop: loop)
         let rooms = self.rooms, pipeline = self.pipeline
         let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
-        pool.runIfActive(eventLoop: loop) { () throws -> Void in
+        pool.runIfActive(eventLoop: loop) { [readId, length] () throws -> Void in
             let members = try rooms.liveMembers(of: room, for: identity)
             if let readId {
                 _ = try rooms.markRead(room: room, upTo: readId, by: identity, host: host)

@@ -59,7 +59,7 @@ class ChildProcess: @unchecked Sendable {  // the Process is started once, then 
 }
 
 /// aiosmtpd on a free port, delivering every mail into a Maildir.
-final class SMTPServerProcess: ChildProcess {
+final class SMTPServerProcess: ChildProcess, @unchecked Sendable {  // all `let`: see ChildProcess
     let port: Int
     let maildir: String
 
@@ -103,7 +103,7 @@ final class SMTPServerProcess: ChildProcess {
 }
 
 /// record_server.py: a real HTTP server recording each POST.
-final class RecordingHTTPServer: ChildProcess {
+final class RecordingHTTPServer: ChildProcess, @unchecked Sendable {  // `port` is written in init only; see ChildProcess
     private(set) var port = 0
     let recordFile: String
 

@@ -7,7 +7,7 @@ import Glibc
 
 /// The real `gateway` binary in its own process, so a test can look at what the kernel says about
 /// it (/proc/PID/status for memory, /proc/PID/fd for open files) while clients attack it.
-final class GatewayProcess: GatewayEndpoint, @unchecked Sendable {
+final class GatewayProcess: GatewayEndpoint, Sendable {
     let process = Process()
     let port: Int
     let directory: String
@@ -90,8 +90,7 @@ func onOwnThread<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
 }
 
 /// A raw TCP client socket for attacks: non-blocking sends, never reads unless asked.
-/// @unchecked Sendable: used by one test at a time, handed to a helper thread and awaited.
-final class RawSocket: @unchecked Sendable {
+final class RawSocket: Sendable {
     let fd: Int32
 
     init(port: Int, receiveBuffer: Int? = nil) throws {

@@ -8,7 +8,7 @@ import NIOPosix
 
 /// A real gateway on 127.0.0.1 (port 0) with real plugins from the build folder, a private data
 /// folder, and helpers to mint tokens and speak HTTP. One per test.
-final class TestGateway: GatewayEndpoint, @unchecked Sendable {
+final class TestGateway: GatewayEndpoint, @unchecked Sendable {  // @unchecked: `config`, `server`, `port` are set by start()/restart() in the test's own sequence, read after
     static let secret = "test-secret-for-gateway-server-tests"
     let directory: String
     private(set) var config: GatewayConfig

@@ -184,8 +184,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private func arm(_ delay: TimeAmount, _ fire: @escaping (ConnectionDeadlines) -> Void) {
         cancel()
         guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: delay) { fire(loopBound.value) }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in fire(self) }
     }
 
     private func cancel() {

@@ -122,7 +122,8 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
             if let receiver = streaming {
                 streaming = nil
                 self.head = nil
-                receiver.finish().whenComplete { result in
+                // Completes on this loop (hop: whatever loop the receiver used), where `context` lives.
+                receiver.finish().hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
                     switch result {
                     case .success(let response):
                         self.respond(context: context, head: head, response, close: !head.isKeepAlive || response.status.code >= 400)
@@ -137,7 +138,7 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                      target: target ?? RequestTarget(head.uri))
             self.head = nil
             body = nil
-            api.handle(request, eventLoop: context.eventLoop).whenComplete { result in
+            api.handle(request, eventLoop: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
                 let response: HTTPResponse
                 switch result {
                 case .success(let answer): response = answer
@@ -192,7 +193,7 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let channel = context.channel
         let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
         deadlines.responding { (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 }
-        written.whenComplete { result in
+        written.assumeIsolated().whenComplete { result in
             if close || (try? result.get()) == nil {
                 context.close(promise: nil)
                 return

@@ -68,7 +68,7 @@ struct ClientProtocol: Sendable {
         let answer = NIOLoopBound((connection, frame), eventLoop: loop)
         pipeline.publish(input, from: publisher, ingress: .websocket, hostFallback: host) { result in
             // The pipeline may finish on a blocking-pool thread: answer on the connection's loop.
-            let reply = {
+            let reply: @Sendable () -> Void = {
                 let (connection, frame) = answer.value
                 switch result {
                 case .success(let id): connection.sendAck(ref: frame["ref"], id: id)
