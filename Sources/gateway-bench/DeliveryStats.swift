@@ -34,18 +34,21 @@ final class LatencyRecorder {
 }
 
 /// One `LatencyRecorder` per event loop of the client's group.
+// @unchecked: the map is fixed in init; each recorder is then touched only on its own loop (or
+// by `merged()` on that loop).
 final class LatencyRecorders: @unchecked Sendable {
-    // Written only in init; each recorder is then touched only on its own loop.
-    private var byLoop: [ObjectIdentifier: LatencyRecorder] = [:]
+    private let byLoop: [ObjectIdentifier: LatencyRecorder]
     private let loops: [EventLoop]
 
     init(group: EventLoopGroup) {
         var loops: [EventLoop] = []
+        var byLoop: [ObjectIdentifier: LatencyRecorder] = [:]
         for loop in group.makeIterator() {
             loops.append(loop)
             byLoop[ObjectIdentifier(loop)] = LatencyRecorder()
         }
         self.loops = loops
+        self.byLoop = byLoop
     }
 
     func recorder(for loop: EventLoop) -> LatencyRecorder {
@@ -57,8 +60,8 @@ final class LatencyRecorders: @unchecked Sendable {
         var total = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
         var lastReceive: UInt64 = 0
         for loop in loops {
-            let recorder = recorder(for: loop)
-            let snapshot = try loop.submit { (recorder.histogram, recorder.lastReceiveNanos) }.wait()
+            let recorder = NIOLoopBound(recorder(for: loop), eventLoop: loop)
+            let snapshot = try loop.submit { (recorder.value.histogram, recorder.value.lastReceiveNanos) }.wait()
             total.add(snapshot.0)
             lastReceive = Swift.max(lastReceive, snapshot.1)
         }

@@ -4,12 +4,12 @@ import NIOPosix
 import Synchronization
 
 /// The shape of a publishing scenario: who subscribes and where each event goes.
-struct LoadShape {
+struct LoadShape: Sendable {
     var name: String
     var subscribers: Int
-    var subscriberAudience: (Int) -> Audience
+    var subscriberAudience: @Sendable (Int) -> Audience
     /// Picks the audience of event `sequence` among the subscribers that did connect.
-    var eventAudience: (_ sequence: Int, _ connected: [Int]) -> Audience
+    var eventAudience: @Sendable (_ sequence: Int, _ connected: [Int]) -> Audience
     /// True: every live subscriber receives every event. False: one recipient per event.
     var broadcast: Bool
     /// Outstanding-events window when --rate 0 and no --window is given.
@@ -65,7 +65,7 @@ struct LoadRun {
             maxOutstandingDeliveries: windowEvents >= Int.max / 4 ? Int.max : windowEvents * perEvent,
             padding: String(repeating: "p", count: load.payloadPadding),
             audience: { shape.eventAudience($0, indices) },
-            recipientsNow: shape.broadcast ? { stats.liveConnections.load(ordering: .relaxed) } : { 1 }
+            recipientsNow: shape.broadcast ? { @Sendable in stats.liveConnections.load(ordering: .relaxed) } : { @Sendable in 1 }
         )
         let cpu = try CPUWindow(serverPid: connection.serverPid)
         sideEffect?.start(on: group.next())

@@ -17,22 +17,22 @@ struct PublishSummary {
 }
 
 /// How the scenario wants events addressed and counted.
-struct PublishPlan {
+struct PublishPlan: Sendable {
     var rate: Double
     var durationSeconds: Double
     /// Most deliveries outstanding (expected minus received) before the publisher waits.
     var maxOutstandingDeliveries: Int
     var padding: String
     /// Audience of event number `sequence`.
-    var audience: (Int) -> Audience
+    var audience: @Sendable (Int) -> Audience
     /// Deliveries an event sent now should produce.
-    var recipientsNow: () -> Int
+    var recipientsNow: @Sendable () -> Int
 }
 
 /// Publishes over a few keep-alive HTTP/1.1 connections, one request in flight on each, at a
 /// fixed rate (or as fast as the outstanding-deliveries window allows). All its state lives on
 /// one event loop, so it needs no locks.
-final class Publisher: @unchecked Sendable {
+final class Publisher: @unchecked Sendable {  // @unchecked: every `var` is used on `loop` only (see above)
     private let loop: EventLoop
     private let target: ServerTarget
     private let stats: DeliveryStats
@@ -189,6 +189,7 @@ final class Publisher: @unchecked Sendable {
 }
 
 /// One keep-alive publishing connection with at most one request in flight.
+// @unchecked: state used on the publisher's loop only (its connections all live on that loop).
 final class PublishConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundOut = HTTPClientRequestPart

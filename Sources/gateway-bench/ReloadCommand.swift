@@ -35,6 +35,7 @@ struct ReloadCommand: ParsableCommand {
     }
 }
 
+// @unchecked: `task` is set by start() and cancelled by stop(), called in that order by the bench's thread.
 final class PeriodicHangup: LoadSideEffect, @unchecked Sendable {
     private let pid: Int32
     private let interval: Double

@@ -55,6 +55,6 @@ struct Report {
     func print() {
         Swift.print(jsonLine)
         Swift.print(table)
-        fflush(stdout)
+        fflush(nil)  // every C stream: stdout, where Swift.print wrote
     }
 }

@@ -9,7 +9,7 @@ enum ServerKind: String, CaseIterable {
 }
 
 /// Who a subscriber is and who an event goes to.
-enum Audience {
+enum Audience: Sendable {
     /// Everyone on the shared fan-out topic.
     case fanout
     /// One personal user, `user-<index>`.

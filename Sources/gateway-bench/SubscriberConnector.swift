@@ -103,7 +103,8 @@ final class SubscriberConnector: Sendable {
         let loop = group.next()
         let source: SocketAddress
         do { source = try sourceAddress(for: index) } catch { return loop.makeFailedFuture(error) }
-        let outcome = UpgradeOutcome(promise: loop.makePromise(of: Void.self))
+        // Settled on `loop` only (the channel's loop: initializer, timeout, connect callbacks).
+        let outcome = NIOLoopBound(UpgradeOutcome(promise: loop.makePromise(of: Void.self)), eventLoop: loop)
         let stats = self.stats
         let recorders = self.recorders
         let bootstrap = ClientBootstrap(group: loop)
@@ -117,25 +118,25 @@ final class SubscriberConnector: Sendable {
             .bind(to: source)
             .channelInitializer { channel in
                 channel.eventLoop.scheduleTask(in: .seconds(Int64(Self.upgradeTimeoutSeconds))) {
-                    if !outcome.isDone {
-                        outcome.fail(BenchError.upgradeTimeout(seconds: Self.upgradeTimeoutSeconds))
+                    if !outcome.value.isDone {
+                        outcome.value.fail(BenchError.upgradeTimeout(seconds: Self.upgradeTimeoutSeconds))
                         channel.close(promise: nil)
                     }
                 }
                 let handler = SubscriberHandler(
-                    uri: uri, headers: headers, outcome: outcome, stats: stats,
+                    uri: uri, headers: headers, outcome: outcome.value, stats: stats,
                     recorder: recorders.recorder(for: channel.eventLoop)
                 )
-                return channel.pipeline.addHandler(handler)
+                return channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(handler) }
             }
         return bootstrap.connect(to: serverAddresses[index % serverAddresses.count])
             .flatMap { channel in
-                outcome.promise.futureResult.map {
+                outcome.value.promise.futureResult.map {
                     self.channels.withLock { $0.append(channel) }
                 }
             }
             .flatMapError { error in
-                outcome.fail(error)
+                outcome.value.fail(error)
                 return loop.makeFailedFuture(error)
             }
     }

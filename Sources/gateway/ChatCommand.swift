@@ -3,6 +3,7 @@ import Dispatch
 import Foundation
 import GatewayChatClient
 import NIOPosix
+import Synchronization
 
 /// `gateway chat`: two people in two terminals chat through the gateway (core4's chat.py).
 /// The protocol work lives in GatewayChatClient (ChatSession, ChatTerminal); this is only the
@@ -75,17 +76,17 @@ private func standardInputLines() -> AsyncStream<String> {
     }
 }
 
-private final class BlockingResult: @unchecked Sendable {
+private final class BlockingResult: Sendable {
     private let done = DispatchSemaphore(value: 0)
-    private var status: Int32 = 0
+    private let status = Mutex<Int32>(0)
 
     func finish(_ status: Int32) {
-        self.status = status
+        self.status.withLock { $0 = status }
         done.signal()
     }
 
     func wait() -> Int32 {
         done.wait()
-        return status
+        return status.withLock { $0 }
     }
 }

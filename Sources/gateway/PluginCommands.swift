@@ -1,6 +1,7 @@
 // `gateway plugin inspect PATH` and `gateway check --config FILE`: the operator's way to see why a
 // plugin or a config would be refused, without starting the server.
 import ArgumentParser
+import Foundation
 import GatewayCore
 import Logging
 
@@ -92,5 +93,5 @@ enum PluginReport {
 }
 
 func printError(_ text: String) {
-    fputs(text + "\n", stderr)
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -48,7 +48,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         // One plain line on stdout, for people and for scripts that started us on port 0.
         print("gateway listening on \(address.ipAddress ?? "?"):\(address.port ?? 0)")
-        fflush(stdout)
+        fflush(nil)  // every C stream: stdout, where print wrote
 
         // swift-service-lifecycle owns the signals, one owner each: the group turns SIGTERM and
         // SIGINT into a graceful shutdown (the drain); ReloadOnHangup owns SIGHUP.

@@ -1,6 +1,7 @@
 // `gateway token`: prints an HS256 token signed with the secret the server would use, so a
 // developer can connect to a running gateway (e.g. `websocat -H "Authorization: Bearer …"`).
 import ArgumentParser
+import Foundation
 import GatewayAuth
 import GatewayCore
 #if canImport(Glibc)
@@ -88,6 +89,6 @@ struct TokenCommand: ParsableCommand {
     }
 
     private func printError(_ text: String) {
-        fputs(text + "\n", stderr)
+        FileHandle.standardError.write(Data((text + "\n").utf8))
     }
 }
