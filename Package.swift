@@ -77,8 +77,7 @@ let package = Package(
         // MARK: Redis: a hiredis client (connections on threads of their own, never on event loops)
         .target(
             name: "GatewayRedis",
-            dependencies: ["CHiredis", "GatewayCore", .product(name: "Logging", package: "swift-log")],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            dependencies: ["CHiredis", "GatewayCore", .product(name: "Logging", package: "swift-log")]
         ),
 
         // MARK: Engines: what records and delivers events (memory: one node, SQLite history;
@@ -89,8 +88,7 @@ let package = Package(
                 "GatewayCore", "GatewayStore", "GatewayRedis", "GatewayJSON", "COpenSSL",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
-            ],
-            swiftSettings: [.swiftLanguageMode(.v6)]
+            ]
         ),
 
         // The chat page and the admin console: plain HTML/CSS/JS files embedded into the binary.
@@ -207,5 +205,5 @@ let package = Package(
             exclude: ["Offline/record_server.py"]
         ),
     ],
-    swiftLanguageModes: [.v5]
+    swiftLanguageModes: [.v6]
 )
