@@ -11,6 +11,7 @@
 #   chromium        the browser tests drive the chat page and the admin console in it (headless)
 # and from PyPI:
 #   playwright      drives Debian's chromium (executable_path; it never downloads a browser)
+#   pyams_chat      (in its own venv, see below) the end-to-end test publishes with its real ChatMessage.send()
 set -euo pipefail
 packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config
           libcurl4-openssl-dev chromium)
@@ -32,4 +33,18 @@ python3 -c "import aiosmtpd" >/dev/null 2>&1 || python3 -m pip install -q aiosmt
 if ! python3 -c "import playwright" >/dev/null 2>&1; then
   echo "installing: playwright (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore playwright
+fi
+
+# The real pyams_chat 2.x (the seed's application) and the clients the end-to-end test drives it
+# with, in a venv of their own at a fixed path (PyamsEndToEndTests looks there): pyams_chat pulls
+# in Pyramid, ZODB, Chameleon, Pillow and ~110 packages (≈280 MB, several minutes), which must not
+# mix with the system Python's. Pinned so a new release cannot change the test under us.
+#   pyams_chat  ChatMessage.send() publishes to chat:main; get_notifications reads the list
+#   websockets  WebSocket clients the gateway did not write (accessToken subprotocol, Origin)
+#   redis       pyams_chat's own Redis client (already a dependency; listed for clarity)
+pyams_venv="${PYAMS_VENV:-$HOME/.cache/chat-gateway/pyams-venv}"
+if ! "$pyams_venv/bin/python" -c "import pyams_chat.message, websockets, redis" >/dev/null 2>&1; then
+  echo "installing: pyams_chat, websockets into $pyams_venv (PyPI)"
+  python3 -m venv "$pyams_venv"
+  "$pyams_venv/bin/pip" install --quiet --disable-pip-version-check pyams_chat==2.1.5 websockets redis
 fi

@@ -20,6 +20,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let logger: Logger
     private let group: MultiThreadedEventLoopGroup
     private let blockingPool: NIOThreadPool
+    /// The context service's calls (`[auth] context_url`): blocking HTTP GETs, kept off the
+    /// event loops and off `blockingPool` (SQLite), so a slow site slows only new logins.
+    private let contextPool: NIOThreadPool?
     private let chain: ChainReference
     /// The [[plugins]] entries in force; SIGHUP and the admin console change them through it.
     private let plugins: PluginSwitch
@@ -59,6 +62,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         blockingPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))
         blockingPool.start()
+        if let url = config.auth.contextURL {
+            let pool = NIOThreadPool(numberOfThreads: Self.contextThreads)
+            pool.start()
+            authenticator.context = ContextPrincipals(client: ContextServiceClient(url: url), pool: pool,
+                                                      timeout: .seconds(Int64(config.auth.contextTimeoutSeconds)))
+            contextPool = pool
+        } else {
+            contextPool = nil
+        }
         quiescing = ServerQuiescingHelper(group: group)
         let chain = ChainReference(chain)
         self.chain = chain
@@ -96,6 +108,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline, later: offline)
         let hosts = HostPolicy(defaultHost: config.server.defaultHost, grants: config.hosts)
         http = HTTPAPI(
+            authenticator: authenticator,
             publish: PublishRoute(authenticator: authenticator, pipeline: pipeline, hosts: hosts),
             notifications: NotificationsRoute(authenticator: authenticator, engine: engine, chain: chain, pool: blockingPool,
                                               hosts: hosts, limit: config.history.perRecipient),
@@ -124,6 +137,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                           pongTimeout: .seconds(Int64(config.server.pongTimeoutSeconds))),
             metrics: metrics, logger: logger, logoutPaths: Set(config.server.authFailureLogoutPaths))
     }
+
+    /// Context-service calls at once; each waits at most `context_timeout_seconds`.
+    static let contextThreads = 4
 
     private static func makeEngine(_ config: GatewayConfig, history: HistoryStore, delivery: FanOut, chain: ChainReference,
                                    reservedIds: Int64, logger: Logger) throws -> any EventEngine {
@@ -196,6 +212,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     /// SIGHUP: re-reads `[auth] jwks_file` (keys rotate without a restart) and forgets cached
     /// verifications. A file that does not parse leaves the keys in force and throws.
     public func reloadKeys() throws {
+        // The context service's answers are asked again: a site that changed a user's groups
+        // can have them applied without waiting for the tokens to expire.
+        authenticator.context?.removeAll()
         guard let jwks = try config.resolvedJWKS() else { return }
         try authenticator.verifier.reloadJWKS(jwks)
         authenticator.cache.removeAll()
@@ -263,6 +282,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         }
         try? group.syncShutdownGracefully()
         try? blockingPool.syncShutdownGracefully()
+        try? contextPool?.syncShutdownGracefully()
         engine.shutdown()
         roomStore.close()
         offlineStore.close()

@@ -230,6 +230,20 @@ struct ConfigErrorTests {
         #expect(GatewayConfig().auth.requireExp, "tokens without exp are refused unless a site says otherwise")
     }
 
+    @Test func contextServiceKeys() throws {
+        let config = try ConfigLoader.parse("""
+            [auth]
+            context_url = "https://www.example.com/api/chat/context"
+            context_timeout_seconds = 2
+            """, baseDirectory: ".", fileName: "gateway.conf").get()
+        #expect(config.auth.contextURL == "https://www.example.com/api/chat/context")
+        #expect(config.auth.contextTimeoutSeconds == 2)
+        #expect(GatewayConfig().auth.contextURL == nil, "off unless a site sets it")
+        let errors = try parseErrors("[auth]\ncontext_url = \"ftp://site/context\"\ncontext_timeout_seconds = 0\n")
+        #expect(places(errors) == ["config.invalid_value@2:15", "config.out_of_range@3:27"])
+        #expect(places(try parseErrors("[auth]\ncontext_url = \"http:///context\"\n")) == ["config.invalid_value@2:15"])
+    }
+
     @Test func badClaimRulesAndKeyListsHaveCodes() throws {
         let errors = try parseErrors("[auth]\nreject_claims = [\"=refresh\"]\npublic_key_files = \"one.pem\"\nrequire_claims = [1]\n")
         #expect(places(errors) == ["config.invalid_value@2:18", "config.wrong_type@3:20", "config.wrong_type@4:19"])

@@ -55,6 +55,8 @@ extension GatewayConfig {
             .bool("require_exp", \.requireExp),
             .strings("require_claims", \.requireClaims, check: checkClaimRule),
             .strings("reject_claims", \.rejectClaims, check: checkClaimRule),
+            .parsed("context_url", \.contextURL, parse: parseContextURL),
+            .integer("context_timeout_seconds", \.contextTimeoutSeconds, range: 1...60),
         ]
     }
 
@@ -91,6 +93,19 @@ extension GatewayConfig {
         [
             .string("kind", \.kind, check: checkEngineKind),
         ]
+    }
+
+    /// An http:// or https:// URL with a host.
+    static func parseContextURL(_ text: String) -> Result<String?, InvalidConfigValue> {
+        let lower = text.lowercased()
+        guard let scheme = ["http://", "https://"].first(where: lower.hasPrefix) else {
+            return .failure(InvalidConfigValue(message: "expected an http:// or https:// URL (e.g. \"https://www.example.com/api/chat/context\"), got '\(text)'"))
+        }
+        let rest = text.dropFirst(scheme.count)
+        guard let first = rest.first, first != "/", first != ":", !text.contains(where: { $0.isWhitespace || $0.asciiValue.map { $0 < 0x20 } == true }) else {
+            return .failure(InvalidConfigValue(message: "the URL needs a host and no spaces, got '\(text)'"))
+        }
+        return .success(text)
     }
 
     /// "name" or "name=value".

@@ -110,6 +110,11 @@ public struct GatewayConfig: Sendable, Equatable {
         /// (e.g. reject_claims = ["obj=refresh"] refuses pyams refresh tokens).
         public var requireClaims: [String] = []
         public var rejectClaims: [String] = []
+        /// The site's context service (pyams_chat's `/api/chat/context`): asked with each new
+        /// token for the user's principals (`principal.principals`), added to the token's. nil: off.
+        public var contextURL: String? = nil
+        /// Longest wait for the context service's answer (auth.context_timeout).
+        public var contextTimeoutSeconds: Int = 5
         public init() {}
 
         /// The secret used when nothing is configured. Never use it outside development.

@@ -23,7 +23,9 @@ struct AttachmentRoutes: Sendable {
     /// before reading a byte of the body is refused here (401, 413 from Content-Length, 400).
     func beginUpload(head: HTTPRequestHead, target: RequestTarget, channel: Channel) -> BodyHandling {
         let identity: Identity
-        switch authenticator.identify(head: head, query: target.query) {
+        // Only the uploader's id is kept, so the token alone identifies it (this runs before the
+        // body, where the context service's answer cannot be waited for).
+        switch authenticator.verify(token: RequestCredentials(head: head, query: target.query).token) {
         case .success(let value): identity = value
         case .failure(let error): return .reject(.error(error))
         }

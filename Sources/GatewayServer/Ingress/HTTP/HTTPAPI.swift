@@ -15,6 +15,8 @@ struct APIRequest {
 /// the admin API (/api/v1/admin/*), the development login and the browser pages (/, /admin,
 /// /ui/*). Each route is built once with what it needs.
 struct HTTPAPI: Sendable {
+    /// Resolves a caller's context principals (`[auth] context_url`) before a route identifies it.
+    let authenticator: Authenticator
     let publish: PublishRoute
     let notifications: NotificationsRoute
     let context: ContextRoute
@@ -36,6 +38,22 @@ struct HTTPAPI: Sendable {
     }
 
     func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+        // With a context service, the routes' synchronous identify needs its answer kept: ask
+        // for it first (off the loop). Token errors are left to the route; only the context
+        // service's failures are answered here.
+        guard authenticator.context != nil, request.target.path.hasPrefix("/api/v1/") else {
+            return route(request, eventLoop: eventLoop)
+        }
+        let token = RequestCredentials(head: request.head, query: request.target.query).token
+        return authenticator.identify(token: token, on: eventLoop).flatMap { caller in
+            if case .failure(let error) = caller, error.code.hasPrefix(ContextFailure.codePrefix) {
+                return eventLoop.makeSucceededFuture(.error(error))
+            }
+            return route(request, eventLoop: eventLoop)
+        }
+    }
+
+    private func route(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
         let path = request.target.path
         let method = request.head.method
         func only(_ allowed: HTTPMethod, _ answer: () -> EventLoopFuture<HTTPResponse>) -> EventLoopFuture<HTTPResponse> {

@@ -42,7 +42,7 @@ struct WebSocketEndpoint: Sendable {
             maxFrameSize: max(maxMessage, 125),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                channel.eventLoop.makeSucceededFuture(decide(head, setup: setup))
+                decide(head, setup: setup, eventLoop: channel.eventLoop)
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
@@ -72,21 +72,32 @@ struct WebSocketEndpoint: Sendable {
     }
 
     /// nil refuses the upgrade (the request then reaches the HTTP routes, which answer the refusal).
-    private func decide(_ head: HTTPRequestHead, setup: ConnectionSetup) -> HTTPHeaders? {
+    /// Completes on `eventLoop`, the connection's: with a context service, after its answer.
+    private func decide(_ head: HTTPRequestHead, setup: ConnectionSetup, eventLoop: EventLoop) -> EventLoopFuture<HTTPHeaders?> {
         let target = RequestTarget(head.uri)
         guard Self.paths.contains(target.path) else {
             setup.refusal = .notFound(target.path)
-            return nil
+            return eventLoop.makeSucceededFuture(nil)
         }
         if let problem = WebSocketHandshakeCheck.problem(head) {
             setup.refusal = problem
-            return nil
+            return eventLoop.makeSucceededFuture(nil)
         }
         let credentials = RequestCredentials(head: head, query: target.query)
-        switch authenticator.identify(token: credentials.token) {
+        return authenticator.identify(token: credentials.token, on: eventLoop).map { caller in
+            decide(head, target: target, credentials: credentials, caller: caller, setup: setup)
+        }
+    }
+
+    private func decide(_ head: HTTPRequestHead, target: RequestTarget, credentials: RequestCredentials,
+                        caller: Result<Identity, GatewayError>, setup: ConnectionSetup) -> HTTPHeaders? {
+        switch caller {
         case .failure(let error):
             metrics.upgradesRefused.increment()
-            if logoutPaths.contains(target.path) {
+            // A refused token, or a token the context service refused, is a logout; a context
+            // service that is down or slow is not the token's fault: 503 before the upgrade, and
+            // the client retries with the same token.
+            if logoutPaths.contains(target.path) && error.status == 401 {
                 // pyams_chat's service worker refreshes its token only on this frame; an HTTP
                 // 401 would make it reconnect forever with the expired one.
                 setup.logout = error
