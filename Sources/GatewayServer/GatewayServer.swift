@@ -192,10 +192,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     }
 
     /// chat:main: each message is handed to an event loop, so the pipeline (and its plugin
-    /// hooks) never runs on the subscriber's thread.
+    /// hooks) never runs on the subscriber's thread. With the redis engine one node routes each
+    /// message (every node delivers what any node routes); with the memory engine every node
+    /// routes it to its own connections.
     private func startRedisIngress() throws {
         let pipeline = self.pipeline, logger = self.logger, group = self.group
-        let subscriber = RedisSubscriber(settings: config.redis, logger: logger) { event in
+        let claim = config.engine.kind == "redis" ? RedisIngressClaim(endpoint: config.redis.url, logger: logger) : nil
+        let channel = config.redis.channel
+        let subscriber = RedisSubscriber(settings: config.redis, logger: logger,
+                                         shouldRoute: { claim?.claim(channel: channel, payload: $0) ?? true }) { event in
             group.next().execute {
                 pipeline.publish(event, from: Publisher(id: "redis", title: nil, trusted: true), ingress: .redis,
                                  hostFallback: nil) { result in

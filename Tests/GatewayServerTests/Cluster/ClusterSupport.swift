@@ -65,10 +65,13 @@ final class TestCluster: @unchecked Sendable {   // @unchecked: used by one test
     let redis: RedisServerProcess
     let nodes: [GatewayNodeProcess]
 
-    init(nodes count: Int = 3) throws {
+    /// `redisConfig`: more lines of each node's `[redis]` section (e.g. `enabled = true`).
+    init(nodes count: Int = 3, redisConfig: String = "") throws {
         redis = try RedisServerProcess()
         var nodes: [GatewayNodeProcess] = []
-        for index in 0..<count { nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port)) }
+        for index in 0..<count {
+            nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port, extraConfig: redisConfig))
+        }
         self.nodes = nodes
         for node in nodes { try waitFor("node \(node.name) healthy") { try node.health().code == 200 } }
     }

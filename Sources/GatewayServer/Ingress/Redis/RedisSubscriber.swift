@@ -15,12 +15,18 @@ final class RedisSubscriber: Sendable {
     private let settings: GatewayConfig.Redis
     private let logger: Logger
     private let deliver: @Sendable (JSON) -> Void
+    /// Whether this node routes a message (the payload as received): with the redis engine,
+    /// only the node that claims it (RedisIngressClaim); otherwise every node, for its own clients.
+    private let shouldRoute: @Sendable (_ payload: [UInt8]) -> Bool
     /// The connection being read, so `stop()` can interrupt it from another thread.
     private let state = NIOLockedValueBox<(stopped: Bool, connection: RedisConnection?)>((false, nil))
 
-    init(settings: GatewayConfig.Redis, logger: Logger, deliver: @escaping @Sendable (JSON) -> Void) {
+    init(settings: GatewayConfig.Redis, logger: Logger,
+         shouldRoute: @escaping @Sendable (_ payload: [UInt8]) -> Bool = { _ in true },
+         deliver: @escaping @Sendable (JSON) -> Void) {
         self.settings = settings
         self.logger = logger
+        self.shouldRoute = shouldRoute
         self.deliver = deliver
     }
 
@@ -108,7 +114,9 @@ final class RedisSubscriber: Sendable {
         guard case .array(let parts) = reply, parts.count == 3, parts[0].text == "message",
               case .string(let payload) = parts[2] else { return }
         do {
-            deliver(try JSON.parse(payload))
+            let event = try JSON.parse(payload)
+            guard shouldRoute(payload) else { return }
+            deliver(event)
         } catch {
             logger.warning("redis ingress: message is not JSON, dropped", metadata: ["error": "\(error)"])
         }
