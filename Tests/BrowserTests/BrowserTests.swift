@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import GatewayAuth
 import GatewayCore
 import Testing
@@ -26,7 +29,7 @@ import Testing
     }
 
     @Test func adminTogglesAPluginOffWhileChatPagesStayConnected() throws {
-        let run = try BrowserRun(scenario: "admin")
+        let run = try BrowserRun(scenario: "admin", smtp: true)
         try run.expectPass()
         for action in ["plugin.disable", "event.test"] {
             #expect(run.log.contains("action=\(action)"), "'\(action)' is audited in the log")
@@ -38,6 +41,20 @@ import Testing
         #expect(before.count == after.count)
         #expect(changed.count == 1 && changed.first?.0 == "enabled = true" && changed.first?.1 == "enabled = false",
                 "changed lines: \(changed)")
+    }
+
+    @Test func roomConversationWithUnreadTypingAndAClosedMember() throws {
+        try BrowserRun(scenario: "rooms").expectPass()
+    }
+
+    @Test func adminSendsATestMessageThroughTheSMTPMessenger() throws {
+        let run = try BrowserRun(scenario: "messenger", smtp: true)
+        try run.expectPass()
+        for outcome in ["sent", "refused"] {
+            #expect(run.log.contains("admin action") && run.log.contains("action=messenger.test")
+                        && run.log.contains("outcome=\(outcome)"),
+                    "the \(outcome) test message is audited in the log")
+        }
     }
 
     @Test func nonAdminGetsForbidden() throws {
@@ -60,7 +77,9 @@ struct BrowserRun {
         .deletingLastPathComponent()
     static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("browser_scenarios.py").path
 
-    init(scenario: String) throws {
+    /// `smtp`: run aiosmtpd (a real SMTP server process, from PyPI) and enable the shipped
+    /// gateway.conf's smtp messenger against it, in clear (a loopback test server).
+    init(scenario: String, smtp: Bool = false) throws {
         self.scenario = scenario
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-browser-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -68,8 +87,23 @@ struct BrowserRun {
         let shipped = try String(contentsOf: Self.repository.appendingPathComponent("gateway.conf"), encoding: .utf8)
         let listen = #"listen = "127.0.0.1:8080""#
         try #require(shipped.contains(listen))
-        originalConfig = "plugin_directory = \"\(Self.productsDirectory)\"\n"
-            + shipped.replacingOccurrences(of: listen, with: #"listen = "127.0.0.1:0""#)
+        var config = shipped.replacingOccurrences(of: listen, with: #"listen = "127.0.0.1:0""#)
+        var smtpServer: Process?
+        defer { if let smtpServer { Self.stop(smtpServer) } }
+        let maildir = folder + "/maildir"
+        if smtp {
+            let port = try Self.freePort()
+            smtpServer = try Self.startSMTPServer(port: port, maildir: maildir)
+            for (shippedLine, testLine) in [
+                ("enabled = false                   # true: mail through your SMTP server", "enabled = true"),
+                (#"url = "smtp://127.0.0.1:587""#, #"url = "smtp://127.0.0.1:\#(port)""#),
+                (#"starttls = "required""#, #"starttls = "off""#),
+            ] {
+                try #require(config.contains(shippedLine), "gateway.conf's smtp block changed: update BrowserRun")
+                config = config.replacingOccurrences(of: shippedLine, with: testLine)
+            }
+        }
+        originalConfig = "plugin_directory = \"\(Self.productsDirectory)\"\n" + config
         configPath = folder + "/gateway.conf"
         try originalConfig.write(toFile: configPath, atomically: true, encoding: .utf8)
 
@@ -109,6 +143,7 @@ struct BrowserRun {
         environment["GATEWAY_TOKENS"] = String(decoding: try JSONSerialization.data(withJSONObject: tokens), as: UTF8.self)
         environment["GATEWAY_CONFIG"] = configPath
         environment["SCREENSHOT_DIR"] = screenshots
+        if smtp { environment["SMTP_MAILDIR"] = maildir }
         python.environment = environment
         let outputPath = folder + "/browser.out"
         _ = FileManager.default.createFile(atPath: outputPath, contents: nil)
@@ -139,6 +174,68 @@ struct BrowserRun {
     static var productsDirectory: String {
         let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         return URL(fileURLWithPath: executable).deletingLastPathComponent().path
+    }
+
+    /// aiosmtpd delivering every mail into `maildir`; returns once it accepts connections.
+    private static func startSMTPServer(port: Int, maildir: String) throws -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-m", "aiosmtpd", "-n", "-l", "127.0.0.1:\(port)", "-c", "aiosmtpd.handlers.Mailbox", maildir]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(30)  // Python starts slowly on a busy machine
+        while Date() < deadline && process.isRunning {
+            if canConnect(port: port) { return process }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        process.terminate()
+        throw BrowserTestFailure("aiosmtpd did not start on port \(port) (scripts/install-deps.sh installs it)")
+    }
+
+    /// SIGTERM, then SIGKILL if it is still there after a few seconds (never waits unbounded).
+    private static func stop(_ process: Process) {
+        let pid = process.processIdentifier
+        kill(pid, SIGTERM)
+        let deadline = Date().addingTimeInterval(5)
+        while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+        if process.isRunning { kill(pid, SIGKILL) }
+        process.waitUntilExit()
+    }
+
+    private static func freePort() throws -> Int {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw BrowserTestFailure("socket() failed") }
+        defer { close(socket) }
+        var address = loopback(port: 0)
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { pointer in
+                bind(socket, pointer, length) == 0 && getsockname(socket, pointer, &length) == 0
+            }
+        }
+        guard bound else { throw BrowserTestFailure("no free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    private static func canConnect(port: Int) -> Bool {
+        let socket = Glibc.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { return false }
+        defer { close(socket) }
+        var address = loopback(port: port)
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(socket, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
+    }
+
+    private static func loopback(port: Int) -> sockaddr_in {
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = UInt16(port).bigEndian
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return address
     }
 
     private static func readPort(_ pipe: Pipe) throws -> Int {

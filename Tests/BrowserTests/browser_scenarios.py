@@ -3,13 +3,15 @@
 
 Run by BrowserTests.swift, which starts a real gateway process (the shipped gateway.conf on a free
 port) and passes: GATEWAY_URL, GATEWAY_TOKENS (JSON: name -> token), GATEWAY_CONFIG (the config
-file the gateway runs on) and SCREENSHOT_DIR. Usage: browser_scenarios.py SCENARIO.
+file the gateway runs on), SCREENSHOT_DIR and, when it runs an SMTP server (aiosmtpd) for the
+gateway's smtp messenger, SMTP_MAILDIR. Usage: browser_scenarios.py SCENARIO.
 Prints "PASS <scenario>" and exits 0, or prints what went wrong and exits 1.
 """
 import json
 import os
 import struct
 import sys
+import time
 import urllib.error
 import urllib.request
 import zlib
@@ -50,6 +52,23 @@ def png(width, height):
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
+
+
+def mails():
+    """Every mail the SMTP server (aiosmtpd, a separate process) has received, as raw text."""
+    folder = os.path.join(os.environ["SMTP_MAILDIR"], "new")
+    names = sorted(os.listdir(folder)) if os.path.isdir(folder) else []
+    return [open(os.path.join(folder, name), encoding="utf-8", errors="replace").read() for name in names]
+
+
+def wait_for_mail(matching):
+    deadline = time.monotonic() + TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        found = [mail for mail in mails() if matching(mail)]
+        if found:
+            return found
+        time.sleep(0.1)
+    raise AssertionError(f"no matching mail arrived; received: {mails()}")
 
 
 def check(condition, message):
@@ -238,6 +257,88 @@ def admin_toggles_plugin(browser):
     screenshot(console, "admin.png")
 
 
+def rooms_conversation(browser):
+    """Alice creates a room with Bob and Carol on her page; Bob's page lists it at once; Alice's
+    message there raises Bob's unread count, which opening the room clears (Alice sees "read by
+    Bob"); typing is scoped to the room; Carol, made `closed`, is refused with room.write_forbidden;
+    a reloaded page loads the room's history without repeating an event."""
+    alice = browser.chat(token=TOKENS["alice"])
+    bob = browser.chat(token=TOKENS["bob"])
+    carol = browser.chat(token=TOKENS["carol"])
+    alice.fill("#new-room input[name=title]", "Support")
+    alice.fill("#new-room input[name=members]", "bob, carol")
+    alice.click("#new-room button")
+    expect(alice.locator("#conversation")).to_have_text("Room: Support")
+    room = alice.evaluate("window.chat.room")
+    status, answer = api("PATCH", f"/api/v1/rooms/{room}/members/carol", TOKENS["alice"], {"state": "closed"})
+    check(status == 200 and answer["state"] == "closed", f"carol not closed: {status} {answer}")
+
+    bob_room = bob.locator("#rooms li", has_text="Support")
+    expect(bob_room).to_have_count(1)  # told by a room.member frame: no reload, no new token
+    alice.fill("#message", "welcome to the room")
+    alice.click("#send")
+    expect(events(alice, "welcome to the room").locator(".receipt")).to_have_text("sent")
+    expect(bob_room.locator(".unread")).to_have_text("1")
+    expect(events(bob, "welcome to the room")).to_have_count(1)
+    expect(events(bob, "welcome to the room")).to_be_hidden()  # Bob looks at his direct messages
+
+    bob_room.click()
+    expect(bob.locator("#conversation")).to_have_text("Room: Support")
+    expect(events(bob, "welcome to the room")).to_be_visible()
+    expect(bob_room.locator(".unread")).to_have_text("")
+    expect(events(alice, "welcome to the room").locator(".receipt")).to_have_text("read by Bob")
+    status, listed = api("GET", "/api/v1/rooms", TOKENS["bob"])
+    check(status == 200 and listed["rooms"][0]["unread"] == 0, f"Bob's unread count is not cleared: {listed}")
+
+    bob.locator("#message").press_sequentially("on my way", delay=30)
+    expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+    bob.click("#send")
+    expect(events(alice, "on my way")).to_be_visible()
+
+    carol.locator("#rooms li", has_text="Support").click()
+    expect(carol.locator("#conversation")).to_have_text("Room: Support")
+    expect(events(carol, "on my way")).to_be_visible()  # closed members still read
+    carol.fill("#message", "may I speak?")
+    carol.click("#send")
+    expect(events(carol, "may I speak?").locator(".receipt")).to_contain_text("room.write_forbidden")
+
+    bob.reload()  # the token is kept for the tab: signed in again, history loaded
+    expect(bob.locator("#status")).to_have_text("connected")
+    bob.locator("#rooms li", has_text="Support").click()
+    for text in ("welcome to the room", "on my way"):
+        expect(events(bob, text)).to_have_count(1)
+        expect(events(bob, text)).to_be_visible()
+    expect(events(bob, "on my way")).to_have_class("event mine")
+    bob.locator("#message").press_sequentially("see you", delay=30)  # Alice's "is typing…" on the screenshot
+    expect(alice.locator("#typing")).to_have_text("Bob is typing…")
+    screenshot(alice, "rooms.png")
+    check(events(alice, "may I speak?").count() == 0, "a closed member's message reached Alice")
+    for page in (alice, bob, carol):
+        check(page.evaluate("window.chat.duplicates") == 0, "an event arrived twice")
+
+
+def messenger_test_from_the_console(browser):
+    """The admin sends a test message through the smtp messenger (a real aiosmtpd process): the
+    mail arrives; a malformed address is refused with the messenger's own code."""
+    console = browser.admin(TOKENS["admin"])
+    form = console.locator("#test-messenger")
+    expect(form.locator("select option")).to_have_text(["smtp"])
+    form.locator("input[name=address]").fill("bob@example.org")
+    form.locator("button").click()
+    expect(console.locator("#action-result")).to_contain_text("sent a test message through smtp to bob@example.org")
+    mail = wait_for_mail(lambda text: "bob@example.org" in text)[0]
+    check("Subject: Chat Gateway test message" in mail, f"not the test message: {mail}")
+
+    form.locator("input[name=address]").fill("not an address")
+    form.locator("button").click()
+    expect(console.locator("#action-result")).to_contain_text("smtp.bad_address")
+    check(len(mails()) == 1, f"a refused address was mailed: {mails()}")
+    status, answer = api("POST", "/api/v1/admin/messengers/nope/test", TOKENS["admin"], {"address": "a@b.org"})
+    check(status == 404 and answer["error"]["code"] == "admin.unknown_messenger", f"unknown messenger: {status} {answer}")
+    status, answer = api("POST", "/api/v1/admin/messengers/smtp/test", TOKENS["admin"], {"address": 42})
+    check(status == 400 and answer["error"]["code"] == "admin.bad_request", f"bad body: {status} {answer}")
+
+
 def non_admin_is_refused(browser):
     """A valid token without the admin scope gets 403 admin.forbidden: the page and the API."""
     console = browser.page()
@@ -248,7 +349,8 @@ def non_admin_is_refused(browser):
     expect(console.locator("#console")).to_be_hidden()
     for method, path, body in [("GET", "/api/v1/admin/overview", None), ("GET", "/api/v1/admin/connections", None),
                                ("POST", "/api/v1/admin/plugins/secret-messages", {"enabled": False}),
-                               ("POST", "/api/v1/admin/events", {"category": "x", "target": {"principals": ["bob"]}})]:
+                               ("POST", "/api/v1/admin/events", {"category": "x", "target": {"principals": ["bob"]}}),
+                               ("POST", "/api/v1/admin/messengers/smtp/test", {"address": "bob@example.org"})]:
         status, answer = api(method, path, TOKENS["carol"], body)
         check(status == 403 and answer["error"]["code"] == "admin.forbidden", f"{method} {path}: {status} {answer}")
         status, answer = api(method, path, None, body)
@@ -263,6 +365,8 @@ SCENARIOS = {
     "upload": image_upload_shows_thumbnail,
     "admin": admin_toggles_plugin,
     "forbidden": non_admin_is_refused,
+    "rooms": rooms_conversation,
+    "messenger": messenger_test_from_the_console,
 }
 
 if __name__ == "__main__":

@@ -18,14 +18,14 @@ final class AdminAPI: Sendable {
     private let auth: GatewayConfig.Auth
     private let connections: ConnectionDirectory
     let plugins: PluginSwitch
-    private let chain: ChainReference
+    let chain: ChainReference
     /// The memory engine's event history; nil when the engine keeps history itself (redis).
     private let history: HistoryStore?
     private let engine: any EventEngine
     private let metrics: GatewayMetrics
     private let pipeline: EventPipeline
-    private let blockingPool: NIOThreadPool
-    private let logger: Logger
+    let blockingPool: NIOThreadPool
+    let logger: Logger
     private let startedAt = ISOTimestamp.now()
 
     init(authenticator: Authenticator, auth: GatewayConfig.Auth, fanOut: FanOut, plugins: PluginSwitch,
@@ -71,7 +71,10 @@ final class AdminAPI: Sendable {
             return setEnabled(String(path[1]), request, by: identity, eventLoop: eventLoop)
         case (.POST, 1, "events"):
             return testEvent(request, by: identity, eventLoop: eventLoop)
-        case (_, 1, "overview"), (_, 1, "connections"), (_, 1, "plugins"), (_, 1, "events"), (_, 2, "plugins"), (_, 3, "connections"):
+        case (.POST, 3, "messengers") where path[2] == "test":
+            return testMessenger(RequestTarget.percentDecode(String(path[1])), request, by: identity, eventLoop: eventLoop)
+        case (_, 1, "overview"), (_, 1, "connections"), (_, 1, "plugins"), (_, 1, "events"), (_, 2, "plugins"), (_, 3, "connections"),
+             (_, 3, "messengers"):
             return eventLoop.makeSucceededFuture(.error(.methodNotAllowed(method, request.target.path)))
         default:
             return eventLoop.makeSucceededFuture(.error(.notFound(request.target.path)))
@@ -211,7 +214,7 @@ final class AdminAPI: Sendable {
 
     // MARK: Actions
 
-    private func audit(_ action: String, by identity: Identity, _ details: Logger.Metadata = [:]) {
+    func audit(_ action: String, by identity: Identity, _ details: Logger.Metadata = [:]) {
         var metadata = details
         metadata["action"] = .string(action)
         metadata["admin"] = .string(identity.id)

@@ -56,12 +56,15 @@ final class RoomService: RoomTargets {
     // MARK: HTTP operations (each for an authenticated caller)
 
     /// Creates a room; the caller becomes a member with every permission unless it lists itself.
-    func create(title: String, members: [RoomMember], by caller: Identity) throws(GatewayError) -> (RoomRecord, [RoomMember]) {
+    /// Each member's open connections are told they were added (one `room.member` frame each,
+    /// about themselves), so a page lists the new room without polling.
+    func create(title: String, members: [RoomMember], by caller: Identity, host: String) throws(GatewayError) -> (RoomRecord, [RoomMember]) {
         var all = members
         if !all.contains(where: { $0.id == caller.id }) {
             all.insert(RoomMember(id: caller.id, permissions: Set(RoomMember.Permission.allCases)), at: 0)
         }
         let room = try write { () throws(StoreError) in try store.createRoom(title: title, members: all.map(Self.record)) }
+        for member in all { announce("added", member: member, room: room.id, to: [member.id], host: host) }
         return (room, all)
     }
 

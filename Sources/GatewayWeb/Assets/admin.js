@@ -152,6 +152,18 @@ function showPlugins(plugins) {
             td((plugin.capabilities ?? []).join(', ')), number(plugin.calls), number(plugin.errors), el('td', {}, toggle)];
   }));
   plugins.forEach((plugin, index) => $('plugins').tBodies[0].rows[index].classList.toggle('disabled', !plugin.enabled));
+  showMessengers(plugins.filter((plugin) => plugin.enabled && plugin.capabilities?.includes('messenger')));
+}
+
+/** The messenger choices: enabled plugins with the messenger capability (kept while unchanged). */
+function showMessengers(messengers) {
+  const select = $('test-messenger').elements.messenger;
+  const names = messengers.map((plugin) => plugin.entry);
+  if (names.join() !== [...select.options].map((option) => option.value).join()) {
+    select.replaceChildren(...names.map((name) => el('option', {value: name}, name)));
+  }
+  $('test-messenger').hidden = names.length === 0;
+  $('no-messengers').hidden = names.length > 0;
 }
 
 // MARK: Actions (each one is written to the gateway's log as an audit line)
@@ -174,6 +186,15 @@ async function sendTestEvent(submit) {
   await act('sent a test event', () => post('/api/v1/admin/events', event), (answer) => ` (#${answer.id})`);
 }
 
+async function sendTestMessage(submit) {
+  submit.preventDefault();
+  const form = submit.target.elements;
+  const messenger = form.messenger.value;
+  const address = form.address.value.trim();
+  await act(`sent a test message through ${messenger} to ${address}`,
+            () => post(`/api/v1/admin/messengers/${encodeURIComponent(messenger)}/test`, {address}));
+}
+
 async function act(description, request, detail = () => '') {
   try {
     const answer = await request();
@@ -192,6 +213,7 @@ $('token-form').addEventListener('submit', (submit) => {
 });
 $('sign-out').addEventListener('click', signOut);
 $('test-event').addEventListener('submit', sendTestEvent);
+$('test-messenger').addEventListener('submit', sendTestMessage);
 $('previous').addEventListener('click', () => { admin.offset = Math.max(0, admin.offset - pageSize); refresh(); });
 $('next').addEventListener('click', () => { admin.offset += pageSize; refresh(); });
 offerDevelopmentLogin($('dev-form'), signIn, (error) => { $('sign-in-error').textContent = error.message; });

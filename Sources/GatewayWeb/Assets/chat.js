@@ -1,6 +1,8 @@
 // The chat page: the project's example client. It talks to the gateway exactly as any client
 // would (docs/client-protocol.md): HTTP for signing in, history and uploads; one WebSocket for
 // everything live. Reconnecting resumes with ?last_id=, so nothing is lost or shown twice.
+// Conversations: "Direct messages" (events addressed to principals) and each room you are a
+// member of (docs/client-protocol.md#rooms); the list shows only the open conversation's events.
 'use strict';
 
 const $ = (id) => document.getElementById(id);
@@ -20,6 +22,8 @@ const chat = {
   unreadMarks: [],          // read marks waiting for an open socket and a visible page
   typingSentAt: 0,
   typingTimer: null,
+  room: null,               // the open room's id; null: direct messages
+  rooms: new Map(),         // room id → {id, title, unread, item}, from GET /api/v1/rooms
 };
 window.chat = chat;         // for the browser tests and the curious (devtools)
 
@@ -38,7 +42,7 @@ async function signIn(token) {
   $('sign-in').hidden = true;
   $('chat').hidden = false;
   $('sign-out').hidden = false;
-  await loadHistory();
+  await Promise.all([loadHistory(), loadRooms()]);
   connect();
 }
 
@@ -49,6 +53,8 @@ function signOut(reason = '') {
   chat.socket = null;
   $('events').replaceChildren();
   chat.seen.clear();
+  chat.rooms.clear();
+  openConversation(null);
   chat.lastId = 0;
   $('chat').hidden = true;
   $('sign-out').hidden = true;
@@ -64,7 +70,10 @@ function signOut(reason = '') {
 async function loadHistory() {
   const host = encodeURIComponent(location.origin);  // the WebSocket's host is its Origin
   const history = await gatewayJSON(`/api/v1/notifications?host=${host}`, chat.token);
-  for (const event of history.notifications.reverse()) showEvent(event);
+  for (const event of history.notifications.reverse()) {
+    showEvent(event, {fromHistory: true});
+    chat.lastId = Math.max(chat.lastId, event.id);  // the connection resumes after what history showed
+  }
 }
 
 function connect() {
@@ -115,35 +124,51 @@ function receive(frame) {
   switch (frame.type) {
     case 'ack': return acknowledged(frame);
     case 'error': return refused(frame);
-    case 'typing': return showTyping(frame.source);
+    case 'typing': return showTyping(frame);
     case 'read': return showReadMark(frame);
+    case 'unread': return showUnread(frame);
+    case 'room.member': return loadRooms();  // added to, changed in or removed from a room
   }
 }
 
-function showEvent(event) {
+/** One event in the list. A room's history overlaps the live events: what is shown is skipped. */
+function showEvent(event, {fromHistory = false} = {}) {
   if (chat.seen.has(event.id)) {
-    chat.duplicates += 1;
+    if (!fromHistory) chat.duplicates += 1;
     return;
   }
   chat.seen.add(event.id);
-  chat.lastId = Math.max(chat.lastId, event.id);
+  if (!fromHistory) chat.lastId = Math.max(chat.lastId, event.id);
+  const mine = event.source?.id === chat.me.id;  // in a room's history: what I sent
   const sender = event.source?.title || event.source?.id || 'gateway';
-  const item = el('li', {className: 'event'},
+  const item = el('li', {className: mine ? 'event mine' : 'event'},
     el('div', {className: 'meta'}, `${sender} · ${formatTime(event.timestamp)} · #${event.id}`),
     el('div', {className: 'text'}, event.message ?? event.title ?? event.category));
   for (const attachment of event.attachments ?? []) item.append(attachmentView(attachment));
   item.dataset.id = event.id;
+  item.dataset.room = event.target?.rooms?.[0] ?? '';
   appendItem(item);
-  if (event.source?.id && event.source.id !== chat.me.id) markRead(event);
+  if (mine) return;
+  if (item.dataset.room) {
+    if (item.dataset.room === chat.room) markRoomRead();
+  } else if (event.source?.id) {
+    markRead(event);
+  }
 }
 
+/** In id order (a room's history arrives after newer live events), shown if in the open conversation. */
 function appendItem(item) {
   const list = $('events');
-  list.append(item);
+  const id = Number(item.dataset.id);
+  const later = item.dataset.id ? [...list.children].find((other) => Number(other.dataset.id) > id) : null;
+  list.insertBefore(item, later ?? null);
+  item.hidden = item.dataset.room !== (chat.room ?? '');
   list.scrollTop = list.scrollHeight;
 }
 
-function showTyping(source) {
+function showTyping(frame) {
+  if ((frame.room ?? null) !== chat.room) return;  // someone typing in another conversation
+  const source = frame.source;
   $('typing').textContent = `${source.title || source.id} is typing…`;
   clearTimeout(chat.typingTimer);
   chat.typingTimer = setTimeout(() => { $('typing').textContent = ''; }, 3000);
@@ -186,7 +211,7 @@ function sendFrame(frame) {
 
 async function send(submit) {
   submit.preventDefault();
-  const to = $('to').value.trim();
+  const to = chat.room ? chat.rooms.get(chat.room)?.title : $('to').value.trim();
   const text = $('message').value.trim();
   const file = $('file').files[0];
   if (!to || (!text && !file)) return;
@@ -202,7 +227,8 @@ async function send(submit) {
     $('chat-error').textContent = `Upload refused: ${error.message}`;
     return;
   }
-  const event = {category: 'chat.message', message: text, target: {principals: [to]}};
+  const target = chat.room ? {rooms: [chat.room]} : {principals: [to]};
+  const event = {category: 'chat.message', message: text, target};
   if (uploaded.length) event.attachments = uploaded.map((attachment) => ({id: attachment.id}));
   const ref = `r${chat.nextRef++}`;
   if (!sendFrame({type: 'publish', ref, event})) {
@@ -213,6 +239,7 @@ async function send(submit) {
     el('div', {className: 'meta'}, `to ${to} · ${formatTime(Date.now())}`, el('span', {className: 'receipt'}, 'sending…')),
     el('div', {className: 'text'}, text));
   for (const attachment of uploaded) item.append(attachmentView(attachment));
+  item.dataset.room = chat.room ?? '';
   chat.sent.set(ref, item);
   appendItem(item);
   $('message').value = '';
@@ -230,13 +257,24 @@ async function upload(file) {
 
 function typing() {
   const to = $('to').value.trim();
-  if (!to || Date.now() - chat.typingSentAt < 2000) return;
-  if (sendFrame({type: 'typing', target: {principals: [to]}})) chat.typingSentAt = Date.now();
+  if ((!to && !chat.room) || Date.now() - chat.typingSentAt < 2000) return;
+  const frame = chat.room ? {type: 'typing', room: chat.room} : {type: 'typing', target: {principals: [to]}};
+  if (sendFrame(frame)) chat.typingSentAt = Date.now();
 }
 
 /** Tells the sender its event was read: once it is on screen and the page is visible. */
 function markRead(event) {
   chat.unreadMarks.push({type: 'read', id: event.id, target: {principals: [event.source.id]}});
+  flushReadMarks();
+}
+
+/** A read mark in the open room, up to the newest event shown there: clears my unread count. */
+function markRoomRead() {
+  const shown = [...$('events').children].filter((item) => item.dataset.room === chat.room && item.dataset.id);
+  const id = Math.max(0, ...shown.map((item) => Number(item.dataset.id)));
+  if (!id) return;
+  chat.unreadMarks = chat.unreadMarks.filter((mark) => mark.room !== chat.room);  // the newest mark covers older ones
+  chat.unreadMarks.push({type: 'read', room: chat.room, id});
   flushReadMarks();
 }
 
@@ -246,6 +284,72 @@ function flushReadMarks() {
 }
 
 document.addEventListener('visibilitychange', flushReadMarks);
+
+// MARK: Rooms
+
+/** GET /api/v1/rooms: the rooms I am a member of, with my unread count in each. */
+async function loadRooms() {
+  const {rooms} = await gatewayJSON('/api/v1/rooms?limit=100', chat.token);
+  for (const old of chat.rooms.values()) old.item.remove();
+  chat.rooms.clear();
+  for (const room of rooms) {
+    const item = el('li', {}, el('span', {}, room.title || room.id), el('span', {className: 'unread'}));
+    item.dataset.room = room.id;
+    item.addEventListener('click', () => openConversation(room.id));
+    chat.rooms.set(room.id, {id: room.id, title: room.title || room.id, item});
+    $('rooms').append(item);
+    setUnread(room.id, room.unread);
+  }
+  if (chat.room && !chat.rooms.has(chat.room)) openConversation(null);  // I left or was removed
+  else highlightConversation();
+}
+
+function setUnread(roomId, count) {
+  const badge = chat.rooms.get(roomId)?.item.querySelector('.unread');
+  if (badge) badge.textContent = count > 0 ? String(count) : '';
+}
+
+function showUnread(frame) {
+  setUnread(frame.room, frame.count);
+  if (frame.count > 0 && frame.room === chat.room) markRoomRead();  // I am looking at it
+}
+
+/** Shows one conversation: a room (its history loaded, then marked read) or the direct messages. */
+async function openConversation(roomId) {
+  chat.room = roomId;
+  highlightConversation();
+  for (const item of $('events').children) item.hidden = item.dataset.room !== (roomId ?? '');
+  $('typing').textContent = '';
+  if (!roomId) return;
+  const page = await gatewayJSON(`/api/v1/rooms/${encodeURIComponent(roomId)}/events?limit=50`, chat.token);
+  for (const event of page.events.reverse()) showEvent(event, {fromHistory: true});
+  markRoomRead();
+}
+
+function highlightConversation() {
+  const room = chat.rooms.get(chat.room);
+  $('conversation').textContent = room ? `Room: ${room.title}` : 'Direct messages';
+  $('to').hidden = Boolean(room);
+  for (const item of $('rooms').children) item.classList.toggle('selected', (item.dataset.room ?? '') === (chat.room ?? ''));
+}
+
+/** POST /api/v1/rooms: I become a member with every permission; the listed ones plain members. */
+async function createRoom(submit) {
+  submit.preventDefault();
+  const form = submit.target.elements;
+  const members = form.members.value.split(',').map((id) => id.trim()).filter(Boolean).map((id) => ({id}));
+  try {
+    const room = await gatewayJSON('/api/v1/rooms', chat.token, {
+      method: 'POST', headers: {'Content-Type': 'application/json'},
+      body: JSON.stringify({title: form.title.value.trim(), members}),
+    });
+    submit.target.reset();
+    await loadRooms();
+    await openConversation(room.id);
+  } catch (error) {
+    $('chat-error').textContent = `Room not created: ${error.message}`;
+  }
+}
 
 // MARK: Attachments
 
@@ -281,6 +385,8 @@ $('token-form').addEventListener('submit', (submit) => {
 });
 $('sign-out').addEventListener('click', () => signOut());
 $('compose').addEventListener('submit', send);
+$('new-room').addEventListener('submit', createRoom);
+$('direct').addEventListener('click', () => openConversation(null));
 $('message').addEventListener('input', typing);
 offerDevelopmentLogin($('dev-form'), signIn, (error) => { $('sign-in-error').textContent = error.message; });
 const saved = sessionStorage.getItem('gateway.token');

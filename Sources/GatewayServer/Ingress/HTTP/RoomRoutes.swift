@@ -46,7 +46,7 @@ struct RoomRoutes: Sendable {
             work = { () throws(GatewayError) in try list(caller, limit: limit) }
         case (.POST, 0, _):
             let body = try? parseBody(request)
-            work = { () throws(GatewayError) in try create(body, caller) }
+            work = { () throws(GatewayError) in try create(body, caller, host: host) }
         case (.GET, 1, _), (.HEAD, 1, _):
             let id = segments[0]
             work = { () throws(GatewayError) in
@@ -144,7 +144,7 @@ struct RoomRoutes: Sendable {
         return .json(.ok, body)
     }
 
-    private func create(_ body: JSON?, _ caller: Identity) throws(GatewayError) -> HTTPResponse {
+    private func create(_ body: JSON?, _ caller: Identity, host: String) throws(GatewayError) -> HTTPResponse {
         guard let view = body?.view else {
             throw .badRoomRequest("The body must be a JSON object like {\"title\": \"Support\", \"members\": [{\"id\": \"bob\"}]}.")
         }
@@ -166,7 +166,7 @@ struct RoomRoutes: Sendable {
             guard seen.insert(member.id).inserted else { throw .badRoomRequest("Member '\(member.id)' is listed twice.") }
             members.append(member)
         }
-        let (room, all) = try rooms.create(title: title, members: members, by: caller)
+        let (room, all) = try rooms.create(title: title, members: members, by: caller, host: host)
         return .json(.created, Self.roomJSON(room, members: all))
     }
 
