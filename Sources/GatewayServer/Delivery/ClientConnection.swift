@@ -41,6 +41,11 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// While missed events are replayed from history, live events wait here to keep order.
     private var replaying: Bool
     private var held: [RoutedEvent] = []
+    /// Ids the replay wrote that have not come live yet. With the redis engine an event may be
+    /// in the shared history (read by the replay) before its PUBLISH reaches this node: when it
+    /// then arrives live, after the replay ended, it is dropped here instead of written twice.
+    /// At most [history] per_recipient ids; each leaves the set when its live copy arrives.
+    private var replayedNotYetLive: Set<Int64> = []
     private var pinging: RepeatedTask?
     /// Set while a ping waits for its pong: fires when the client took too long.
     private var pongDeadline: Scheduled<Void>?
@@ -130,6 +135,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// shard calls `flushIfNeeded` once per drain.
     func deliver(_ event: RoutedEvent) -> DeliveryResult {
         if closing { return .notWritten }
+        if !replayedNotYetLive.isEmpty && replayedNotYetLive.remove(event.id) != nil { return .notWritten }
         if replaying {
             // Bounded like the outbound queue: a replay that cannot keep up with live traffic
             // ends with 1013 (try again later) instead of holding events without limit.
@@ -181,7 +187,9 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         replaying = false
         let waiting = held
         held.removeAll()
-        for event in waiting where !replayed.contains(event.id) { _ = write(event) }
+        var notYetLive = replayed
+        for event in waiting where notYetLive.remove(event.id) == nil { _ = write(event) }
+        replayedNotYetLive = notYetLive
         needsFlush = false
         if !closing { context.flush() }
     }
