@@ -41,8 +41,9 @@ public final class MemoryEngine: EventEngine {
         delivery.deliver(outbound)
     }
 
-    public func signal(_ event: OutboundEvent) {
+    public func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
         delivery.deliver(event)
+        completion(.success(()))
     }
 
     public func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] {

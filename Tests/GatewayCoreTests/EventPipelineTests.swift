@@ -27,7 +27,10 @@ import Testing
             if let refusal { throw refusal }
             state.withLockedValue { $0.published.append(event) }
         }
-        func signal(_ event: OutboundEvent) { state.withLockedValue { $0.signals.append(event) } }
+        func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
+            state.withLockedValue { $0.signals.append(event) }
+            completion(.success(()))
+        }
         func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
         func recentEvents(for reader: Recipient, sinceTimestamp: String?, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
         var health: EngineHealth { .ok }

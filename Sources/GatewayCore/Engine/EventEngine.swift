@@ -24,7 +24,9 @@ import GatewayJSON
 ///   throws `engine.unavailable` (HTTP 503) and delivers nothing; an event it accepted is never
 ///   dropped silently.
 /// - **Signals** (typing, read marks) reach the same recipients as an event would, once, and
-///   are never recorded.
+///   are never recorded. When a shared engine cannot pass a signal to the other nodes (its
+///   store is down) it says so (`engine.unavailable`, the sender gets an error frame) and still
+///   delivers it to this node's connections when it knows the store never saw it.
 ///
 /// Threads: `nextEventId`, `publish` and `signal` are called from event loops unless
 /// `mayBlock` is true, in which case the pipeline calls them on the blocking-work pool.
@@ -37,8 +39,10 @@ public protocol EventEngine: AnyObject, Sendable {
     func nextEventId() throws(GatewayError) -> Int64
     /// Records `event` in history and delivers it to its recipients.
     func publish(_ event: OutboundEvent) throws(GatewayError)
-    /// Delivers a typing indicator or read mark; never recorded.
-    func signal(_ event: OutboundEvent)
+    /// Delivers a typing indicator or read mark; never recorded. `completion` runs once, on any
+    /// thread (keep it short: hop to a loop): success, or `engine.unavailable` when the signal
+    /// did not reach every node.
+    func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void)
     /// Events after `id` that `reader` may see, oldest first (resume with `?last_id=`).
     func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent]
     /// The newest events `reader` may see, newest first, later than `sinceTimestamp` (ISO 8601).
@@ -47,6 +51,14 @@ public protocol EventEngine: AnyObject, Sendable {
     var health: EngineHealth { get }
     /// Drain: every accepted event is committed to history, then the engine stops taking more.
     func shutdown()
+}
+
+extension EventEngine {
+    /// A signal nobody is waiting to hear about (the server's own: room membership, unread
+    /// counts): a failure is the engine's to log.
+    public func signal(_ event: OutboundEvent) {
+        signal(event, completion: { _ in })
+    }
 }
 
 /// One event as history holds it: its id and the bytes that were delivered live.

@@ -125,8 +125,10 @@ public final class EventPipeline: Sendable {
     }
 
     /// A typing indicator or read mark from `sender`: addressed like an event, never stored,
-    /// never filtered by plugins, never echoed to the sender.
-    public func signal(_ signal: Signal, from sender: Publisher, host: String) {
+    /// never filtered by plugins, never echoed to the sender. `completion` (any thread) says
+    /// whether it reached every node (see `EventEngine.signal`).
+    public func signal(_ signal: Signal, from sender: Publisher, host: String,
+                       completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void = { _ in }) {
         let json = JSON.object()
         json.set("type", signal.type)
         if case .read(let id) = signal.kind { json.set("id", .integer(Int(id))) }
@@ -140,7 +142,7 @@ public final class EventPipeline: Sendable {
         json.set("target", EventNormalizer.targetObject(signal.targets))
         json.set("timestamp", ISOTimestamp.now())
         let event = Event(id: 0, host: host, senderId: sender.id, category: signal.type, targets: signal.targets, json: json)
-        engine.signal(OutboundEvent(event, chain: .empty))
+        engine.signal(OutboundEvent(event, chain: .empty), completion: completion)
     }
 }
 

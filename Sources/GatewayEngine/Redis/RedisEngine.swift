@@ -166,16 +166,41 @@ public final class RedisEngine: Sendable {
 
     // MARK: Signals
 
-    /// Typing indicators and read marks: one PUBLISH, nothing stored. Does not wait: a signal
-    /// lost while Redis is down is only a missed "is typing".
-    public func signal(host: String, sender: String, targets: [String], timestamp: String, payload: [UInt8]) {
+    /// What became of a signal's PUBLISH.
+    public enum SignalOutcome: Sendable, Equatable {
+        /// Redis took it: every node (this one too) delivers it from its subscription.
+        case published
+        /// Redis never ran it (not connected, refused, shutting down): no node delivers it.
+        case notSent(RedisConnectionError)
+        /// The connection broke while it was on the wire: it may or may not have been published.
+        case unknown(RedisConnectionError)
+    }
+
+    /// Typing indicators and read marks: one PUBLISH, nothing stored. Does not wait: `outcome`
+    /// runs on the command queue's thread once Redis answered (at once while it is down).
+    public func signal(host: String, sender: String, targets: [String], timestamp: String, payload: [UInt8],
+                       outcome: @escaping @Sendable (SignalOutcome) -> Void) {
         let message = Array("0\n".utf8) + RedisEnvelope.body(id: 0, host: host, sender: sender, targets: targets,
                                                               timestamp: timestamp, payload: payload)
         let logger = self.logger
         commands.send([["PUBLISH".bytes, keys.channel.bytes, message]]) { result in
-            if case .failure(let error) = result {
-                logger.debug("redis engine: a signal was not sent", metadata: ["error": "\(error)"])
+            let settled: SignalOutcome
+            switch result {
+            case .success(let replies):
+                if case .error(let text)? = replies.first {
+                    settled = .notSent(RedisConnectionError(code: "redis.command_failed", message: text))
+                } else {
+                    settled = .published
+                }
+            case .failure(let error) where error.code == "redis.disconnected":
+                settled = .unknown(error)
+            case .failure(let error):
+                settled = .notSent(error)
             }
+            if settled != .published {
+                logger.debug("redis engine: a signal was not published", metadata: ["outcome": "\(settled)"])
+            }
+            outcome(settled)
         }
     }
 

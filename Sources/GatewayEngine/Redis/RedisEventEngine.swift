@@ -11,11 +11,14 @@ public final class RedisEventEngine: EventEngine {
     /// Every call is a round trip to Redis: the pipeline runs them on the blocking-work pool.
     public let mayBlock = true
     private let redis: RedisEngine
+    /// This node's connections: signals Redis could not take still reach them.
+    private let delivery: any LocalDelivery
 
     /// Checks the Redis settings (a refused AUTH or SELECT throws here, at start) and starts
     /// the connections; an unreachable Redis is not an error: the node starts degraded.
     public init(settings: RedisEngine.Settings, delivery: any LocalDelivery, chain: ChainReference,
                 logger: Logger) throws(RedisConnectionError) {
+        self.delivery = delivery
         redis = RedisEngine(settings: settings, logger: logger,
                             local: SubscriptionDelivery(delivery: delivery, chain: chain, logger: logger))
         try redis.start()
@@ -29,10 +32,25 @@ public final class RedisEventEngine: EventEngine {
                           timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload)
     }
 
-    public func signal(_ outbound: OutboundEvent) {
+    /// One PUBLISH; every node delivers from its subscription. While Redis is down the signal
+    /// goes to this node's connections directly (none of them gets it from Redis, so none gets
+    /// it twice) and the sender hears `engine.unavailable`. When the link broke mid-PUBLISH,
+    /// Redis may have sent it: then it is not delivered here too (never twice), only reported.
+    public func signal(_ outbound: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
         let event = outbound.event
+        let delivery = self.delivery
         redis.signal(host: event.host, sender: event.senderId, targets: event.targets,
-                     timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload)
+                     timestamp: event.timestamp ?? ISOTimestamp.now(), payload: outbound.payload) { outcome in
+            switch outcome {
+            case .published:
+                completion(.success(()))
+            case .notSent(let cause):
+                delivery.deliver(outbound)
+                completion(.failure(.signalNotShared(cause, reachedThisNode: true)))
+            case .unknown(let cause):
+                completion(.failure(.signalNotShared(cause, reachedThisNode: false)))
+            }
+        }
     }
 
     public func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] {
@@ -78,5 +96,18 @@ struct SubscriptionDelivery: RedisLocalDelivery {
 
     func resynchronize(reason: String) {
         delivery.disconnectAll(reason: reason)
+    }
+}
+
+extension GatewayError {
+    /// A typing indicator or read mark Redis did not pass to the other nodes (client protocol:
+    /// an error frame instead of the ack). Same code as a refused publish: the engine's store is
+    /// down, retry shortly.
+    static func signalNotShared(_ cause: RedisConnectionError, reachedThisNode: Bool) -> GatewayError {
+        let reach = reachedThisNode
+            ? "it reached only the recipients connected to this gateway node"
+            : "it may not have reached its recipients"
+        return GatewayError(code: "engine.unavailable",
+                            message: "Redis is unavailable (\(cause.message)): \(reach). Retry shortly.", status: 503)
     }
 }

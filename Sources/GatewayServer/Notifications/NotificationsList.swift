@@ -29,7 +29,9 @@ final class NotificationsListEngine: EventEngine {
         writer.record(event)
     }
 
-    func signal(_ event: OutboundEvent) { inner.signal(event) }
+    func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
+        inner.signal(event, completion: completion)
+    }
     func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] {
         try inner.events(after: id, for: reader, limit: limit)
     }

@@ -47,14 +47,18 @@ struct RoomSignals: Sendable {
         let answer = NIOLoopBound(connection, eventLoop: loop)
         let rooms = self.rooms, pipeline = self.pipeline
         let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
-        pool.runIfActive(eventLoop: loop) { [readId, length] () throws -> Void in
+        pool.runIfActive(eventLoop: loop) { [readId, length] () throws -> Signal in
             let members = try rooms.liveMembers(of: room, for: identity)
             if let readId {
                 _ = try rooms.markRead(room: room, upTo: readId, by: identity, host: host)
-                pipeline.signal(Signal(.read(readId), targets: members, room: room), from: publisher, host: host)
-            } else {
-                pipeline.signal(Signal(.typing, targets: members, room: room, lengthMilliseconds: length), from: publisher, host: host)
+                return Signal(.read(readId), targets: members, room: room)
             }
+            return Signal(.typing, targets: members, room: room, lengthMilliseconds: length)
+        }.flatMap { signal in
+            // Acked once the engine passed it on (an engine.unavailable error when Redis is down).
+            let sent = loop.makePromise(of: Void.self)
+            pipeline.signal(signal, from: publisher, host: host) { sent.completeWith($0.mapError { $0 as Error }) }
+            return sent.futureResult
         }.whenComplete { result in
             let ref = refText?.view ?? JSONView(nil as JSONPointer?)
             switch result {

@@ -1,6 +1,7 @@
 import Foundation
 import GatewayChatClient
 import GatewayJSON
+import NIOCore
 import Synchronization
 import Testing
 
@@ -49,6 +50,57 @@ import Testing
             #expect(missing.isEmpty, "acknowledged but never delivered: \(missing.sorted()); reconnects \(subscriber.reconnects), errors \(subscriber.errors), received around the gap: \(received.filter { id in missing.contains(where: { abs($0 - id) < 3 }) })")
             await subscriber.stop()
         }
+    }
+
+    /// Typing and read signals while Redis is down: the sender gets an engine.unavailable error
+    /// frame instead of the ack (never a silent drop), recipients on the sender's node still get
+    /// the signal, recipients on other nodes cannot; once Redis is back signals cross nodes again.
+    @Test func signalsWhileRedisIsDownTellTheSenderAndReachThisNode() async throws {
+        let cluster = try TestCluster(nodes: 2)
+        defer { cluster.stop() }
+        let (n0, n1) = (cluster.nodes[0], cluster.nodes[1])
+        let alice = try await n0.connect(n0.token("alice"))
+        let bobHere = try await n0.connect(n0.token("bob"))
+        let bobThere = try await n1.connect(n1.token("bob"))
+
+        cluster.redis.stop()
+        // Both connections of each node must know (the command connection notices by its ping),
+        // so the signal is refused at once rather than lost on a dead socket.
+        try await eventually("every node sees both Redis connections down") {
+            try cluster.nodes.allSatisfy { node in
+                let reason = try node.http("GET", "/healthz").json().view["engine"]["reason"].string ?? ""
+                return reason.contains("commands") && reason.contains("subscription")
+            }
+        }
+
+        try await alice.sendJSON(#"{"type":"typing","ref":"t1","target":{"principals":["bob"]}}"#)
+        let refusal = try await alice.nextJSON()
+        #expect(refusal.view["type"].string == "error", "\(refusal.encodedString())")
+        #expect(refusal.view["ref"].string == "t1")
+        #expect(refusal.view["error"]["code"].string == "engine.unavailable")
+        #expect(refusal.view["error"]["message"].string?.contains("this gateway node") == true)
+        let typing = try await bobHere.nextJSON()
+        #expect(typing.view["type"].string == "typing" && typing.view["source"]["id"].string == "alice",
+                "\(typing.encodedString())")
+
+        try await alice.sendJSON(#"{"type":"read","ref":"r1","id":7,"target":{"principals":["bob"]}}"#)
+        let readRefusal = try await alice.nextJSON()
+        #expect(readRefusal.view["type"].string == "error" && readRefusal.view["ref"].string == "r1")
+        #expect(readRefusal.view["error"]["code"].string == "engine.unavailable")
+        let read = try await bobHere.nextJSON()
+        #expect(read.view["type"].string == "read" && read.view["id"].int == 7)
+        try await bobThere.expectSilence(for: .seconds(1))   // the other node could not hear of them
+
+        try cluster.redis.start()
+        try await eventually("every node healthy again") { try cluster.nodes.allSatisfy { try $0.health().code == 200 } }
+        // Fresh connections: a node that was cut off may close its clients with 1012 to resume.
+        let aliceAgain = try await n0.connect(n0.token("alice"))
+        let bobAgain = try await n1.connect(n1.token("bob"))
+        try await aliceAgain.sendJSON(#"{"type":"typing","ref":"t2","target":{"principals":["bob"]}}"#)
+        let ack = try await aliceAgain.nextJSON()
+        #expect(ack.view["type"].string == "ack" && ack.view["ref"].string == "t2", "\(ack.encodedString())")
+        let crossed = try await bobAgain.nextJSON()
+        #expect(crossed.view["type"].string == "typing" && crossed.view["source"]["id"].string == "alice")
     }
 
     @Test func aKilledNodesClientsResumeOnAnotherNodeAndLoseNothing() async throws {

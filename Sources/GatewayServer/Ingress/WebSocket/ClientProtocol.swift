@@ -6,6 +6,8 @@ import NIOCore
 /// The client-to-server frames (docs/client-protocol.md):
 ///   {"type": "publish", "ref": "r1", "event": {...}}            → {"type": "ack", "ref": "r1", "id": 42}
 ///   {"type": "typing",  "ref": "r2", "target": {"principals": [...]}}  → ack; targets get {"type": "typing", ...}
+///                                     (an engine.unavailable error instead when Redis is down: then only
+///                                     recipients on this node got it)
 ///   {"type": "read",    "ref": "r3", "id": 42, "target": {...}}  → ack; stored for the reader; targets (optional)
 ///                                                                   get {"type": "read", "id": 42, ...}
 ///   {"type": "typing", "room": "<id>", "length": 1000} / {"type": "read", "room": "<id>", "id": 42}
@@ -67,16 +69,22 @@ struct ClientProtocol: Sendable {
         }
         let answer = NIOLoopBound((connection, frame), eventLoop: loop)
         pipeline.publish(input, from: publisher, ingress: .websocket, hostFallback: host) { result in
-            // The pipeline may finish on a blocking-pool thread: answer on the connection's loop.
-            let reply: @Sendable () -> Void = {
-                let (connection, frame) = answer.value
-                switch result {
-                case .success(let id): connection.sendAck(ref: frame["ref"], id: id)
-                case .failure(let error): connection.sendError(ref: frame["ref"], error)
-                }
-            }
-            if loop.inEventLoop { reply() } else { loop.execute(reply) }
+            Self.answer(result.map(Optional.some), to: answer, on: loop)
         }
+    }
+
+    /// Sends the ack (with the event id, for a publish) or the error frame. The pipeline may
+    /// finish on a blocking-pool or Redis thread: answer on the connection's loop.
+    private static func answer(_ result: Result<Int64?, GatewayError>, to answer: NIOLoopBound<(ClientConnection, JSONView)>,
+                               on loop: EventLoop) {
+        let reply: @Sendable () -> Void = {
+            let (connection, frame) = answer.value
+            switch result {
+            case .success(let id): connection.sendAck(ref: frame["ref"], id: id)
+            case .failure(let error): connection.sendError(ref: frame["ref"], error)
+            }
+        }
+        if loop.inEventLoop { reply() } else { loop.execute(reply) }
     }
 
     /// Typing indicators and read marks: ephemeral, not stored, no publish permission needed, but
@@ -112,8 +120,10 @@ struct ClientProtocol: Sendable {
         } else {
             kind = .typing
         }
-        pipeline.signal(Signal(kind, targets: principals), from: publisher, host: host)
-        connection.sendAck(ref: ref)
+        let answer = NIOLoopBound((connection, frame), eventLoop: loop)
+        pipeline.signal(Signal(kind, targets: principals), from: publisher, host: host) { result in
+            Self.answer(result.map { nil }, to: answer, on: loop)
+        }
     }
 }
 
