@@ -5,13 +5,16 @@
 //   ingress: parse, authenticate         GatewayServer/Ingress (HTTP, WebSocket, Redis)
 //   → EventPipeline: id → normalize →    GatewayCore/Pipeline, GatewayCore/Event
 //     attachments → targets (plugins)    GatewayCore/Chain + the plugins in Plugins/
+//     [rooms → members; countdown: held]  GatewayServer/Rooms, GatewayServer/Offline, GatewayStore
 //   → engine: record + deliver           GatewayCore/Engine (the EventEngine seam),
-//                                        GatewayEngine (MemoryEngine; RedisEngine: several nodes),
+//                                        GatewayEngine (MemoryEngine; RedisEventEngine: several nodes),
 //                                        GatewayStore (SQLite), GatewayRedis (hiredis connections)
 //   → this node's connections            GatewayServer/Delivery (FanOut, LoopShard, ClientConnection)
 //   → what each recipient gets           GatewayCore/Routing/RecipientView (filter plugins)
-// GatewayCore knows no sockets; GatewayServer (clients) and GatewayRedis (Redis, on threads of
-// its own) are the only modules that do.
+//   → owed later (messengers)            GatewayCore/Pipeline/LaterDelivery → GatewayServer/Offline
+// GatewayCore knows no sockets; of the gateway's modules only GatewayServer (clients) and
+// GatewayRedis (Redis, on threads of its own) do. GatewayChatClient is the WebSocket client of
+// the terminal chat and the tests. Every target compiles in Swift 6 language mode.
 import PackageDescription
 
 let package = Package(

@@ -129,10 +129,14 @@
  *    CONCURRENTLY on several threads for the same instance: usually an event loop (an event
  *    published over HTTP or WebSocket, live delivery, replay of missed events); a thread of
  *    the blocking-work pool when the same event first needed blocking work (it carries
- *    attachments, or the engine waits on the network) and for GET /api/v1/notifications.
- *    Never on an ingress thread (the Redis subscriber hands each message to an event loop).
+ *    attachments or rooms, or the engine waits on the network) and for GET
+ *    /api/v1/notifications. The chat:main ingress hands each message to an event loop first.
+ *    One exception: with `[engine] kind = "redis"`, on_filter_event runs once per event on the
+ *    engine's subscription thread (the one thread that receives every node's events), before
+ *    the event is handed to the event loops, where on_filter then runs.
  *    They must be fast and must not block (no I/O, no sleeping, no locks held for long): a
- *    slow filter slows every connection on that loop.
+ *    slow filter slows every connection on that loop (a slow on_filter_event, every delivery
+ *    of the node).
  *  - on_validate_attachment, on_thumbnail, on_send and on_send_test run on a blocking-work
  *    thread pool, never on an
  *    event loop, possibly concurrently for the same instance. They may be slow (decoding an
