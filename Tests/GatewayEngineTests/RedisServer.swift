@@ -7,7 +7,8 @@ struct TestFailure: Error, CustomStringConvertible {
 
 /// redis-server as a child process on a free port, without persistence; it can be stopped and
 /// started again on the same port (a Redis restart, which loses everything).
-final class RedisServer: @unchecked Sendable {   // @unchecked: used from one test at a time
+// @unchecked: `process` is replaced by start() and read by stop(), which the one test owning it calls in turn.
+final class RedisServer: @unchecked Sendable {
     let port: Int
     private var process: Process?
     private let extraArguments: [String]

@@ -107,7 +107,8 @@ extension RedisReply {
 
 /// redis-server as a child process on a free port, without persistence; `start()` after
 /// `stop()` restarts it on the same port (empty: a restart without persistence loses everything).
-final class RedisServerProcess: @unchecked Sendable {   // @unchecked: used by one test at a time
+// @unchecked: `process` is replaced by start() and read by stop(), which the one test owning it calls in turn.
+final class RedisServerProcess: @unchecked Sendable {
     let port: Int
     let password: String?
     private var process = Process()

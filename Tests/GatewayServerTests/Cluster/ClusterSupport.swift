@@ -4,7 +4,7 @@ import GatewayJSON
 
 /// A `gateway run` process (the real binary from the build folder) with `[engine] kind = "redis"`,
 /// on its own data folder and a free port. Several of them on one redis-server are one gateway.
-final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unchecked: used by one test
+final class GatewayNodeProcess: GatewayEndpoint, Sendable {
     let name: String
     let port: Int
     private let process = Process()
@@ -61,7 +61,7 @@ final class GatewayNodeProcess: GatewayEndpoint, @unchecked Sendable {   // @unc
 }
 
 /// A real redis-server and three gateway nodes on it.
-final class TestCluster: @unchecked Sendable {   // @unchecked: used by one test
+final class TestCluster: Sendable {
     let redis: RedisServerProcess
     let nodes: [GatewayNodeProcess]
 

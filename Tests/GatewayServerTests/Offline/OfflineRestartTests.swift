@@ -74,7 +74,7 @@ import Testing
 }
 
 /// The real `gateway run` binary as a child process.
-struct OfflineGatewayProcess: @unchecked Sendable {  // the Process is started once, then only signalled
+struct OfflineGatewayProcess: Sendable {
     let process = Process()
     let port: Int
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The real `gateway` binary in its own process, on a config written to a private folder.
-final class DrainableGateway: @unchecked Sendable {  // used by one test at a time; Process is thread-safe for what we call
+final class DrainableGateway: Sendable {
     let folder: String
     let process = Process()
     let port: Int
