@@ -35,6 +35,8 @@ let package = Package(
         .library(name: "SMTPMessenger", type: .dynamic, targets: ["SMTPMessenger"]),
         .library(name: "WebhookMessenger", type: .dynamic, targets: ["WebhookMessenger"]),
         .library(name: "TelegramMessenger", type: .dynamic, targets: ["TelegramMessenger"]),
+        // ABI 1.3: chat_api's scripted flows and surveys (publish guard, responder, query).
+        .library(name: "ScriptedFlows", type: .dynamic, targets: ["ScriptedFlows"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
@@ -176,6 +178,8 @@ let package = Package(
                 exclude: ["README.md"], linkerSettings: [.linkedLibrary("crypto")]),
         .target(name: "TelegramMessenger", dependencies: ["MessengerSupport"], path: "Plugins/TelegramMessenger",
                 exclude: ["README.md"]),
+        .target(name: "ScriptedFlows", dependencies: ["GatewayPlugin"], path: "Plugins/ScriptedFlows",
+                exclude: ["README.md", "examples"]),
 
         // MARK: Tests
         .testTarget(name: "GatewayCoreTests", dependencies: [

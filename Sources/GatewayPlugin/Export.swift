@@ -76,6 +76,19 @@ private func makeDescriptor(for type: any GatewayPlugin.Type) -> UnsafeMutablePo
         // A plugin without its own sendTest is tested through send with a synthetic event.
         descriptor.pointee.on_send_test = sendTestHook
     }
+    if let guardType = type as? any PublishGuardPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_PUBLISH_GUARD)
+        descriptor.pointee.on_publish = publishHook
+        descriptor.pointee.publish_guard_flags = guardType.guardMayBlock ? UInt64(GW_GUARD_MAY_BLOCK) : 0
+    }
+    if type is any ResponderPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_RESPONDER)
+        descriptor.pointee.on_routed = routedHook
+    }
+    if type is any QueryPlugin.Type {
+        capabilities |= gw_capabilities(GW_CAP_QUERY)
+        descriptor.pointee.on_query = queryHook
+    }
     descriptor.pointee.capabilities = capabilities
     return descriptor
 }
@@ -92,7 +105,7 @@ private func makeCategoryList(_ categories: [String]) -> UnsafePointer<UnsafePoi
     return UnsafePointer(list)
 }
 
-/// "GatewayPlugin Swift SDK; ABI 1.2; swift-6.3.1": the host refuses a Swift plugin whose
+/// "GatewayPlugin Swift SDK; ABI 1.3; swift-6.3.1": the host refuses a Swift plugin whose
 /// toolchain differs from its own (see SwiftToolchain).
 private var buildSignature: String {
     "\(SwiftToolchain.sdkSignaturePrefix); ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR); \(SwiftToolchain.version)"

@@ -68,3 +68,34 @@ public protocol MessengerPlugin: GatewayPlugin {
 extension MessengerPlugin {
     public func sendTest(to address: String) throws -> SendResult { .notImplemented }
 }
+
+/// GW_CAP_PUBLISH_GUARD (ABI 1.3): accept, refuse or rewrite an event a client publishes,
+/// before it is routed (moderation, spam limits, scripted flows). See the header's "How results
+/// combine": `.accept` also vouches for a `scripted` member's answer; a guard that only refuses
+/// answers `.skip` for what it lets through.
+public protocol PublishGuardPlugin: GatewayPlugin {
+    /// false (default): `check` runs on event loops and must not block. true
+    /// (GW_GUARD_MAY_BLOCK): every client publish runs on the blocking pool while this plugin is
+    /// in the chain, and `check` may read a database (bounded).
+    static var guardMayBlock: Bool { get }
+    /// A thrown error fails closed: the client gets 500 `event.guard_failed`.
+    func check(_ publish: PublishRequest) throws -> GuardVerdict
+}
+
+extension PublishGuardPlugin {
+    public static var guardMayBlock: Bool { false }
+}
+
+/// GW_CAP_RESPONDER (ABI 1.3): sees every routed event (except those plugins published) on the
+/// blocking pool, and may publish events itself with `host.publish(_:)` (a bot).
+public protocol ResponderPlugin: GatewayPlugin {
+    /// Blocking pool, never an event loop, concurrently; after the event was delivered.
+    func routed(_ event: JSONView) throws
+}
+
+/// GW_CAP_QUERY (ABI 1.3): read-only endpoints GET /api/v1/plugins/<entry name>/<path>.
+public protocol QueryPlugin: GatewayPlugin {
+    /// Blocking pool, concurrently; may read a database. `path` is what follows
+    /// "<entry name>/"; the caller holds a valid token — decide here what it may see.
+    func query(path: String, caller: QueryCaller, parameters: [String: String]) throws -> QueryResult
+}

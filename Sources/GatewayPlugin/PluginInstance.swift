@@ -10,6 +10,9 @@ final class PluginInstance {
     let thumbnail: ((ThumbnailRequest) throws -> ThumbnailOutcome)?
     let send: ((Delivery) throws -> SendResult)?
     let sendTest: ((String) throws -> SendResult)?
+    let guardPublish: ((PublishRequest) throws -> GuardVerdict)?
+    let routed: ((JSONView) throws -> Void)?
+    let query: ((String, QueryCaller, [String: String]) throws -> QueryResult)?
 
     init(plugin: any GatewayPlugin, host: PluginHost) {
         self.host = host
@@ -41,6 +44,21 @@ final class PluginInstance {
         } else {
             send = nil
             sendTest = nil
+        }
+        if let plugin = plugin as? any PublishGuardPlugin {
+            guardPublish = { try plugin.check($0) }
+        } else {
+            guardPublish = nil
+        }
+        if let plugin = plugin as? any ResponderPlugin {
+            routed = { try plugin.routed($0) }
+        } else {
+            routed = nil
+        }
+        if let plugin = plugin as? any QueryPlugin {
+            query = { try plugin.query(path: $0, caller: $1, parameters: $2) }
+        } else {
+            query = nil
         }
     }
 

@@ -106,6 +106,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
             attachments: AttachmentStep(resolver: attachments), targets: TargetStep(rooms: rooms), engine: engine, chain: chain,
             blocking: BlockingPool(pool: blockingPool), counters: metrics.pipeline, later: offline)
+        // Plugins may now publish (bots) and set member states (scripted flows): ABI 1.3 services.
+        pluginHost.services.attach(PluginServicesRouter(pipeline: pipeline, rooms: rooms, pool: blockingPool,
+                                                        defaultHost: config.server.defaultHost, logger: logger))
         let hosts = HostPolicy(defaultHost: config.server.defaultHost, grants: config.hosts)
         http = HTTPAPI(
             authenticator: authenticator,
@@ -123,6 +126,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                             history: config.engine.kind == "memory" ? history : nil, engine: engine, metrics: metrics,
                             pipeline: pipeline,
                             blockingPool: blockingPool, logger: logger),
+            pluginQueries: PluginQueryRoute(authenticator: authenticator, chain: chain, pool: blockingPool),
             developmentLogin: DevelopmentLogin(config: config),
             maxBodyBytes: config.server.maxEventBytes)
         webSocket = WebSocketEndpoint(

@@ -120,7 +120,8 @@ private final class HostServicesTable: @unchecked Sendable {
                                                 level: level, text: text))
             },
             alloc: { size in malloc(size) },
-            free: { pointer in Glibc.free(pointer) }
+            free: { pointer in Glibc.free(pointer) },
+            publish: nil, set_member_state: nil  // the 1.3 services: no gateway runs here
         ))
         return services
     }()

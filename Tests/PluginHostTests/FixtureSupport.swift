@@ -22,6 +22,8 @@ enum Fixtures {
         ("libother-swift.so", "good.c", ["-DPLUGIN_NAME=\"fixture-other-swift\"",
                                          "-DBUILD_SIGNATURE=\"GatewayPlugin Swift SDK; ABI 1.2; swift-5.9.0\""]),
         ("libmessenger.so", "messenger.c", []),
+        ("libguard.so", "guard.c", []),
+        ("libguard-blocking.so", "guard.c", ["-DMAY_BLOCK"]),
         ("libbad-major.so", "refusals.c", ["-DREFUSAL_BAD_MAJOR"]),
         ("libtoo-small.so", "refusals.c", ["-DREFUSAL_TOO_SMALL"]),
         ("libtiny.so", "refusals.c", ["-DREFUSAL_TINY"]),

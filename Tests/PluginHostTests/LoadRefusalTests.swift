@@ -62,7 +62,7 @@ import Testing
         let error = try refusal("libbad-major.so")
         #expect(error.code == "plugin.abi_major_mismatch")
         #expect(error.message.contains("ABI 2.4"), "the plugin's version: \(error.message)")
-        #expect(error.message.contains("ABI 1.2"), "the host's version: \(error.message)")
+        #expect(error.message.contains("ABI 1.3"), "the host's version: \(error.message)")
     }
 
     @Test func descriptorTooSmall() throws {
@@ -85,7 +85,7 @@ import Testing
     @Test func capabilityBitsOutsideVersion1_0() throws {
         let error = try refusal("libunknown-capability.so")
         #expect(error.code == "plugin.unknown_capability")
-        #expect(error.message.contains("0x40"))
+        #expect(error.message.contains("0x100"))
     }
 
     @Test func inspectReadsTheDescriptor() throws {
@@ -93,7 +93,7 @@ import Testing
         let info = try PluginInspector.inspect(path: path).get()
         #expect(info.name == "fixture-good")
         #expect(info.version == "1.2.3")
-        #expect(info.abiMajor == 1 && info.abiMinor == 2)
+        #expect(info.abiMajor == 1 && info.abiMinor == 3)
         #expect(info.capabilities == ["category_targets", "recipient_filter", "attachment_validation", "thumbnail"])
         #expect(info.categories == ["news", "chat"])
         #expect(info.buildSignature == "fixture built by PluginHostTests")

@@ -20,7 +20,8 @@ final class TestHost: @unchecked Sendable {
                 host.append(level, String(cString: message))
             },
             alloc: { size in malloc(size) },
-            free: { pointer in Foundation.free(pointer) }))
+            free: { pointer in Foundation.free(pointer) },
+            publish: nil, set_member_state: nil))  // the 1.3 services: no gateway runs here
     }
 
     deinit { services.deallocate() }

@@ -1,5 +1,5 @@
 /*
- * gateway_plugin.h — Chat Gateway plugin ABI, version 1.2.
+ * gateway_plugin.h — Chat Gateway plugin ABI, version 1.3.
  *
  * This header is the whole contract between the gateway (the "host") and a handler plugin.
  * With this file and jansson (<jansson.h>, Debian: libjansson-dev) you can write a plugin in C;
@@ -38,6 +38,10 @@
  *  - 1.1 added gw_plugin_descriptor.on_filter_event (optional).
  *  - 1.2 added the messenger capability (on_send, optional on_send_test), GW_RETRY, and a stable
  *    code + HTTP status in gw_message (gw_message_refuse()).
+ *  - 1.3 added the publish-guard capability (on_publish, GW_REWRITE, publish_guard_flags), the
+ *    responder capability (on_routed), the query capability (on_query: GET endpoints under
+ *    /api/v1/plugins/<entry>/) and two host services: publish() (a plugin publishes events
+ *    itself, asynchronously) and set_member_state() (a room member's state).
  *
  * ---------------------------------------------------------------------------------------------
  * Reloading (SIGHUP)
@@ -85,6 +89,21 @@
  *    upload is accepted only if at least one validator said GW_OK: when EVERY validator skips
  *    (or none is configured) the upload is REFUSED (415 attachment.unsupported_type).
  *  - Thumbnails: the first thumbnail plugin that does not skip makes it.
+ *  - Publish guards (1.3): run in chain order on every event a CLIENT publishes (HTTP, WebSocket,
+ *    the admin console's test event), after its targets are known and before it is recorded or
+ *    delivered; never on events from the Redis channel or from host->publish(). GW_SKIP: no
+ *    opinion. GW_OK: accepted. GW_REWRITE: accepted, route *rewritten_out instead (the host
+ *    keeps the original id, source, host, target and timestamp). GW_REJECT: refused; the client
+ *    gets the plugin's code (default "event.refused") and status (400..499, default 403); later
+ *    guards are not asked. GW_ERROR: refused with 500 "event.guard_failed" (fails closed).
+ *    After the plugin guards the host applies the room member states, the same way: a member
+ *    whose state is "closed" (or who lacks the write permission) is refused with 403
+ *    "room.write_forbidden"; a "scripted" member is refused with 403 "room.member_scripted"
+ *    UNLESS a guard answered GW_OK or GW_REWRITE for the event — a guard that accepts says "this
+ *    is a valid answer to the member's current question" (a scripted flow). So a guard that only
+ *    refuses (moderation, spam limits) must answer GW_SKIP, not GW_OK, for what it lets through.
+ *  - Responders (1.3): on_routed is called for every event that was recorded and delivered,
+ *    except those a plugin published itself with host->publish() (no bot ping-pong).
  *  - Messengers: each [[plugins]] entry with the messenger capability is a messenger whose
  *    ALIAS is the entry's `name` ("smtp"); events reach it through offline delivery (fallback,
  *    default policies) and `gateway messenger test ALIAS ADDRESS`.
@@ -141,8 +160,16 @@
  *    thread pool, never on an
  *    event loop, possibly concurrently for the same instance. They may be slow (decoding an
  *    image), but must bound their own time and memory on hostile input.
+ *  - on_publish (1.3) runs where the event's publish runs: an event loop when nothing on the
+ *    way blocks — then it must not block — unless the descriptor sets GW_GUARD_MAY_BLOCK in
+ *    publish_guard_flags: then every client publish runs on the blocking-work pool while this
+ *    plugin is in the chain, and on_publish may read a database (bounded). Concurrently.
+ *  - on_routed (1.3) runs on the blocking-work pool, NEVER an event loop, after the event was
+ *    delivered; concurrently. It may be slow (bounded): it delays nobody's delivery.
+ *  - on_query (1.3) runs on the blocking-work pool, concurrently; it may read a database.
  *  - host services (gw_host_services) may be called from any thread at any time while the
- *    process runs.
+ *    process runs, except where a service says otherwise (set_member_state blocks: never call
+ *    it from a hook that runs on an event loop).
  *
  * ---------------------------------------------------------------------------------------------
  * Result codes (gw_result)
@@ -155,6 +182,7 @@
  *  GW_DROP     on_filter only: do not deliver this event to this recipient.
  *  GW_REDACT   on_filter only: deliver *redacted_out (a new reference) instead of the event.
  *  GW_RETRY    on_send only (1.2): a temporary failure; the host retries with backoff.
+ *  GW_REWRITE  on_publish only (1.3): accepted, with *rewritten_out (a new reference) routed instead.
  *  GW_ERROR    the plugin failed (a bug, an internal limit). Write the reason into *message.
  *              The host logs it, counts it in gateway_plugin_errors_total, and degrades only
  *              this event (see each hook); it never stops the gateway.
@@ -174,7 +202,7 @@ extern "C" {
 #endif
 
 #define GW_PLUGIN_ABI_MAJOR 1
-#define GW_PLUGIN_ABI_MINOR 2
+#define GW_PLUGIN_ABI_MINOR 3
 
 /** The one symbol the host looks up in a plugin. */
 #define GW_PLUGIN_ENTRY_SYMBOL "gateway_plugin_entry"
@@ -199,6 +227,8 @@ enum {
     GW_REDACT = 4,
     /** ABI 1.2, on_send only: not sent now, try again later (server down, rate limited). */
     GW_RETRY = 5,
+    /** ABI 1.3, on_publish only: accepted; route *rewritten_out instead of the event. */
+    GW_REWRITE = 6,
     GW_ERROR = -1,
 };
 
@@ -221,8 +251,25 @@ enum {
     /** ABI 1.2, on_send (+ optional on_send_test): deliver one event to one recipient's address
      *  (email, chat id, URL) outside the WebSocket: offline and unread fallbacks. */
     GW_CAP_MESSENGER = 1u << 4,
-    /** Every capability bit ABI 1.2 defines; the host refuses bits outside this mask. */
+    /** Every capability bit ABI 1.2 defines. */
     GW_CAP_ALL_V1_2 = 0x1F,
+    /** ABI 1.3, on_publish: accept, refuse or rewrite an event a client publishes, before it is
+     *  routed (moderation, spam limits, scripted flows). */
+    GW_CAP_PUBLISH_GUARD = 1u << 5,
+    /** ABI 1.3, on_routed: see every routed event, and publish events with host->publish()
+     *  (a bot). */
+    GW_CAP_RESPONDER = 1u << 6,
+    /** ABI 1.3, on_query: answer GET /api/v1/plugins/<entry name>/<path> (a plugin's own
+     *  read-only endpoints, e.g. a survey's answers). */
+    GW_CAP_QUERY = 1u << 7,
+    /** Every capability bit ABI 1.3 defines; the host refuses bits outside this mask. */
+    GW_CAP_ALL_V1_3 = 0xFF,
+};
+
+/** ABI 1.3 publish_guard_flags. */
+enum {
+    /** on_publish may block (a database read): client publishes then run on the blocking pool. */
+    GW_GUARD_MAY_BLOCK = 1u << 0,
 };
 
 /* ------------------------------------------------------------------------------------------ */
@@ -295,7 +342,33 @@ typedef struct gw_host_services {
     /** Free memory from alloc() that the host did not take. Any thread. NULL is a no-op. */
     void (*free)(void *pointer);
 
-    /* ABI 1.3+ appends fields here. */
+    /* ---- ABI 1.3: present only when struct_size covers them (check before calling). ---- */
+
+    /**
+     * Publish an event as this plugin (a bot: the responder capability). Any thread; never
+     * blocks: the event is copied, queued and routed later on the blocking-work pool (never on
+     * an event loop), like an event from a trusted publisher — it may name rooms it is not a
+     * member of, and it is not passed to publish guards nor to on_routed. The event's "source"
+     * is kept when it is an object with an "id" string, else set to {"id": "<entry name>"}.
+     *   event: BORROWED JSON object (the host copies it).
+     * Returns GW_OK (queued; a routing refusal later — e.g. a room that does not exist — is
+     * logged as a warning with the plugin's name and the code), GW_REJECT (not an object, or
+     * 1,000 plugin events already wait: *message says which), GW_ERROR (no gateway runs in this
+     * process: `gateway check`, a tool).
+     */
+    gw_result (*publish)(const gw_host_context *context, const json_t *event, gw_message *message);
+
+    /**
+     * Set a room member's state ("open", "closed", "scripted"); the room's members are told
+     * with a room.member frame. BLOCKS (SQLite): call it from on_routed, from an on_publish
+     * with GW_GUARD_MAY_BLOCK, or from your own thread — never from a hook on an event loop.
+     * Returns GW_OK, GW_REJECT (no such room or member, or an unknown state: *message says
+     * which), GW_ERROR (the store failed; or this gateway has no rooms).
+     */
+    gw_result (*set_member_state)(const gw_host_context *context, const char *room, const char *member,
+                                  const char *state, gw_message *message);
+
+    /* ABI 1.4+ appends fields here. */
 } gw_host_services;
 
 /**
@@ -378,6 +451,24 @@ typedef struct gw_delivery {
      *  after a restart: a messenger that can de-duplicate (a Message-ID header) should use it. */
     const char *delivery_id;
 } gw_delivery;
+
+/**
+ * ABI 1.3, on_publish: one event a client publishes, before it is routed. Borrowed for the call.
+ */
+typedef struct gw_publish_request {
+    size_t struct_size;
+    /** The event as it will be routed: normalized, with "id", "source", "host" and "target"
+     *  (the explicit principals and rooms, or what category-targets plugins computed). */
+    const json_t *event;
+    /** {"id": "alice", "title": "Alice"|null, "principals": ["alice", ...]}: who publishes. */
+    const json_t *publisher;
+    /** For an event sent to rooms, the publisher's membership in each, in target order:
+     *  [{"room": "<id>", "state": "open"|"closed"|"scripted", "permissions": ["read", ...]}];
+     *  [] otherwise. (Not a member of a named room: the host refused the event already.) */
+    const json_t *memberships;
+    /** Where it came in: "http" or "websocket". */
+    const char *ingress;
+} gw_publish_request;
 
 /* ------------------------------------------------------------------------------------------ */
 /* The descriptor                                                                              */
@@ -500,7 +591,47 @@ typedef struct gw_plugin_descriptor {
      */
     gw_result (*on_send_test)(gw_instance *instance, const char *address, gw_message *message);
 
-    /* ABI 1.3+ appends fields here. */
+    /* ---- ABI 1.3 ---------------------------------------------------------------------- */
+
+    /**
+     * GW_CAP_PUBLISH_GUARD. Where the publish runs (see Threading and publish_guard_flags),
+     * concurrently; must not block unless GW_GUARD_MAY_BLOCK is set.
+     *   request:       BORROWED for the call (see gw_publish_request).
+     *   rewritten_out: on GW_REWRITE, a NEW reference to the event object to route instead.
+     *   message:       on GW_REJECT, the reason the client sees; give a stable code and an
+     *                  HTTP status (400..499) with gw_message_refuse().
+     * Returns GW_SKIP, GW_OK, GW_REWRITE, GW_REJECT or GW_ERROR (see "How results combine").
+     */
+    gw_result (*on_publish)(gw_instance *instance, const gw_publish_request *request,
+                            json_t **rewritten_out, gw_message *message);
+
+    /**
+     * GW_CAP_RESPONDER. Blocking-work pool, never an event loop; concurrently; after the event
+     * was recorded and delivered (events from host->publish() excepted).
+     *   event: BORROWED event as routed (with its "id").
+     * Returns GW_OK (or GW_SKIP); GW_ERROR is logged and counted, nothing else changes.
+     */
+    gw_result (*on_routed)(gw_instance *instance, const json_t *event, gw_message *message);
+
+    /**
+     * GW_CAP_QUERY. Blocking-work pool, concurrently; may read a database (bounded). Answers
+     * GET /api/v1/plugins/<entry name>/<path> for an authenticated caller (a valid token; the
+     * plugin decides what the caller may see).
+     *   path:       the URL path after "<entry name>/", percent-decoded ("" for none), no query.
+     *   caller:     BORROWED {"id": "alice", "title": "Alice"|null, "principals": [...], "admin": bool}.
+     *   query:      BORROWED object of the query string's parameters ({"limit": "10"}).
+     *   answer_out: on GW_OK, a NEW reference to the JSON body of the 200 answer.
+     * Returns GW_OK, GW_SKIP (404 http.not_found), GW_REJECT (the client gets the code and
+     * status (400..499) of gw_message_refuse(); default 403 plugin.query_forbidden), GW_ERROR
+     * (500 plugin.query_failed).
+     */
+    gw_result (*on_query)(gw_instance *instance, const char *path, const json_t *caller, const json_t *query,
+                          json_t **answer_out, gw_message *message);
+
+    /** GW_CAP_PUBLISH_GUARD: GW_GUARD_* bits (0: on_publish never blocks). */
+    uint64_t publish_guard_flags;
+
+    /* ABI 1.4+ appends fields here. */
 } gw_plugin_descriptor;
 
 /** Size of the ABI 1.0 descriptor: the smallest struct_size the host accepts. */
@@ -514,6 +645,14 @@ typedef struct gw_plugin_descriptor {
 /** Size of the ABI 1.2 descriptor (adds on_send, on_send_test). */
 #define GW_PLUGIN_DESCRIPTOR_V1_2_SIZE \
     (offsetof(gw_plugin_descriptor, on_send_test) + sizeof(void *))
+
+/** Size of the ABI 1.3 descriptor (adds on_publish, on_routed, on_query, publish_guard_flags). */
+#define GW_PLUGIN_DESCRIPTOR_V1_3_SIZE \
+    (offsetof(gw_plugin_descriptor, publish_guard_flags) + sizeof(uint64_t))
+
+/** Size of the ABI 1.2 host services (before publish and set_member_state). */
+#define GW_HOST_SERVICES_V1_2_SIZE \
+    (offsetof(gw_host_services, free) + sizeof(void *))
 
 /**
  * The entry function every plugin exports as GW_PLUGIN_ENTRY_SYMBOL:

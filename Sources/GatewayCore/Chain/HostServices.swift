@@ -1,6 +1,9 @@
 // The gw_host_services table handed to every plugin's create(): logging through swift-log with
-// the instance's name as metadata, and malloc/free so thumbnail bytes can change owner.
+// the instance's name as metadata, malloc/free so thumbnail bytes can change owner, and (ABI
+// 1.3) publish / set_member_state through the running gateway (PluginServiceDesk).
 import CGatewayPlugin
+import CJansson
+import GatewayJSON
 import Logging
 
 #if canImport(Glibc)
@@ -13,11 +16,15 @@ import Darwin
 /// Kept alive (retained) from create() until destroy() returns, as the header promises.
 final class PluginHostContext: Sendable {
     let logger: Logger
+    let entryName: String
+    let services: PluginServiceDesk
 
-    init(entryName: String, baseLogger: Logger) {
+    init(entryName: String, baseLogger: Logger, services: PluginServiceDesk) {
         var logger = baseLogger
         logger[metadataKey: "plugin"] = .string(entryName)
         self.logger = logger
+        self.entryName = entryName
+        self.services = services
     }
 
     /// Hands out a +1 reference as the opaque C token; `release(_:)` balances it.
@@ -50,10 +57,60 @@ enum HostServices {
                 logger.log(level: HostServices.loggerLevel(level), "\(String(cString: message))")
             },
             alloc: { size in malloc(size) },
-            free: { pointer in free(pointer) }
+            free: { pointer in free(pointer) },
+            publish: { context, event, message in
+                guard let context, let event, JSONView(event).isObject else {
+                    HostServices.write(code: "host.bad_event", "publish() needs a JSON object", to: message)
+                    return gw_result(GW_REJECT)
+                }
+                let plugin = PluginHostContext.borrow(context)
+                // Copied: the plugin keeps its value, the event crosses to the blocking pool.
+                let copy = JSON(owning: json_deep_copy(event))
+                return HostServices.answer(message) { () throws(GatewayError) in
+                    try plugin.services.current().publish(copy, from: plugin.entryName)
+                }
+            },
+            set_member_state: { context, room, member, state, message in
+                guard let context, let room, let member, let state else {
+                    HostServices.write(code: "host.bad_request", "set_member_state() needs a room, a member and a state", to: message)
+                    return gw_result(GW_REJECT)
+                }
+                let plugin = PluginHostContext.borrow(context)
+                let (roomId, memberId, stateName) = (String(cString: room), String(cString: member), String(cString: state))
+                return HostServices.answer(message) { () throws(GatewayError) in
+                    try plugin.services.current().setMemberState(room: roomId, member: memberId, state: stateName)
+                }
+            }
         ))
         return ProcessLifetimePointer(table)
     }()
+
+    /// GW_OK, or the refusal written into `message`: GW_ERROR for a server-side failure (5xx),
+    /// GW_REJECT for what the plugin asked wrongly.
+    private static func answer(_ message: UnsafeMutablePointer<gw_message>?,
+                               _ body: () throws(GatewayError) -> Void) -> gw_result {
+        do throws(GatewayError) {
+            try body()
+            return gw_result(GW_OK)
+        } catch {
+            write(code: error.code, error.message, to: message)
+            return gw_result(error.status >= 500 ? GW_ERROR : GW_REJECT)
+        }
+    }
+
+    /// A coded answer into a plugin's gw_message (truncated, NUL-terminated, as the header says).
+    static func write(code: String, _ text: String, to message: UnsafeMutablePointer<gw_message>?) {
+        guard let message else { return }
+        func copy(_ string: String, into buffer: UnsafeMutableRawBufferPointer) {
+            var bytes = Array(string.utf8.prefix(buffer.count - 1))
+            while let last = bytes.last, last & 0xC0 == 0x80 { bytes.removeLast() }  // never split a UTF-8 sequence
+            if let last = bytes.last, last >= 0xC0 { bytes.removeLast() }
+            buffer.copyBytes(from: bytes)
+            buffer[bytes.count] = 0
+        }
+        withUnsafeMutableBytes(of: &message.pointee.text) { copy(text, into: $0) }
+        withUnsafeMutableBytes(of: &message.pointee.code) { copy(code, into: $0) }
+    }
 
     static func loggerLevel(_ level: gw_log_level) -> Logger.Level {
         switch level {

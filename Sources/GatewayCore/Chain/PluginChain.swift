@@ -25,6 +25,12 @@ public final class PluginChain: @unchecked Sendable {
     public var hasThumbnailers: Bool { !thumbnailHooks.isEmpty }
     /// Aliases ([[plugins]] entry names) of the messenger instances, in chain order.
     public var messengerAliases: [String] { messengerHooks.map(\.plugin.entryName) }
+    public var hasPublishGuards: Bool { !guardHooks.isEmpty }
+    /// A guard declared GW_GUARD_MAY_BLOCK: client publishes must run on the blocking pool.
+    public var guardsMayBlock: Bool { guardHooks.contains(where: \.mayBlock) }
+    public var hasResponders: Bool { !routedHooks.isEmpty }
+    /// Entry names of the plugins that answer GET /api/v1/plugins/<entry>/… (ABI 1.3 on_query).
+    public var queryEntries: [String] { queryHooks.map(\.plugin.entryName) }
 
     let instances: [PluginInstance]
     // Hook pointers are copied out of the descriptors once, so the per-event paths read a flat
@@ -34,6 +40,9 @@ public final class PluginChain: @unchecked Sendable {
     let validationHooks: [ValidationHook]
     let thumbnailHooks: [ThumbnailHook]
     let messengerHooks: [MessengerHook]
+    let guardHooks: [GuardHook]
+    let routedHooks: [RoutedHook]
+    let queryHooks: [QueryHook]
 
     /// Copies only the bytes the plugin declared (struct_size): fields of a later minor than
     /// the plugin was built for read as NULL, as the header promises, and nothing past its
@@ -56,6 +65,9 @@ public final class PluginChain: @unchecked Sendable {
         var validations: [ValidationHook] = []
         var thumbnails: [ThumbnailHook] = []
         var messengers: [MessengerHook] = []
+        var guards: [GuardHook] = []
+        var responders: [RoutedHook] = []
+        var queries: [QueryHook] = []
         for plugin in instances {
             let descriptor = Self.readDescriptor(plugin.descriptor)
             let capabilities = UInt64(descriptor.capabilities)
@@ -74,12 +86,25 @@ public final class PluginChain: @unchecked Sendable {
             if capabilities & PluginCapability.messenger != 0, let call = descriptor.on_send {
                 messengers.append(MessengerHook(plugin: plugin, send: call, sendTest: descriptor.on_send_test))
             }
+            if capabilities & PluginCapability.publishGuard != 0, let call = descriptor.on_publish {
+                let mayBlock = descriptor.publish_guard_flags & UInt64(GW_GUARD_MAY_BLOCK) != 0
+                guards.append(GuardHook(plugin: plugin, call: call, mayBlock: mayBlock))
+            }
+            if capabilities & PluginCapability.responder != 0, let call = descriptor.on_routed {
+                responders.append(RoutedHook(plugin: plugin, call: call))
+            }
+            if capabilities & PluginCapability.query != 0, let call = descriptor.on_query {
+                queries.append(QueryHook(plugin: plugin, call: call))
+            }
         }
         targetsHooks = targets
         filterHooks = filters
         validationHooks = validations
         thumbnailHooks = thumbnails
         messengerHooks = messengers
+        guardHooks = guards
+        routedHooks = responders
+        queryHooks = queries
     }
 
     deinit {

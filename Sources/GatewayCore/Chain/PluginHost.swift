@@ -7,11 +7,15 @@ import Metrics
 public final class PluginHost: Sendable {
     private let logger: Logger
     private let metricsFactory: MetricsFactory?
+    /// What plugins may ask of the running gateway (ABI 1.3 publish, set_member_state): the
+    /// server attaches itself once built.
+    public let services: PluginServiceDesk
 
     /// `metricsFactory`: where plugin error counters go; nil uses the bootstrapped MetricsSystem.
-    public init(logger: Logger, metricsFactory: MetricsFactory? = nil) {
+    public init(logger: Logger, metricsFactory: MetricsFactory? = nil, services: PluginServiceDesk = PluginServiceDesk()) {
         self.logger = logger
         self.metricsFactory = metricsFactory
+        self.services = services
     }
 
     /// Loads every ENABLED entry in order. Bare library names resolve against `pluginDirectory`
@@ -40,7 +44,8 @@ public final class PluginHost: Sendable {
                 case .success(let loaded): library = loaded
                 case .failure(let error): errors.append(error); continue
                 }
-                switch PluginInstance.create(library: library, entry: entry, logger: logger, metricsFactory: metricsFactory) {
+                switch PluginInstance.create(library: library, entry: entry, logger: logger, metricsFactory: metricsFactory,
+                                             services: services) {
                 case .success(let instance): instances.append(instance)
                 case .failure(let error): errors.append(error)
                 }

@@ -8,7 +8,7 @@ public struct PluginInfo: Sendable, Equatable {
     public var abiMajor: Int
     public var abiMinor: Int
     /// Capability names in bit order: "category_targets", "recipient_filter",
-    /// "attachment_validation", "thumbnail", "messenger".
+    /// "attachment_validation", "thumbnail", "messenger", "publish_guard", "responder", "query".
     public var capabilities: [String]
     /// Categories a category-targets plugin handles ("*" = all); nil when it does not say.
     public var categories: [String]?
@@ -29,6 +29,13 @@ enum PluginCapability {
     /// ABI 1.2: deliver one event to one recipient's address (offline delivery).
     static let messenger: UInt64 = 1 << 4
     static let allV1_2: UInt64 = 0x1F
+    /// ABI 1.3: accept, refuse or rewrite an event a client publishes.
+    static let publishGuard: UInt64 = 1 << 5
+    /// ABI 1.3: see routed events and publish events (a bot).
+    static let responder: UInt64 = 1 << 6
+    /// ABI 1.3: answer GET /api/v1/plugins/<entry>/<path>.
+    static let query: UInt64 = 1 << 7
+    static let allV1_3: UInt64 = 0xFF
 
     static let named: [(bit: UInt64, name: String)] = [
         (categoryTargets, "category_targets"),
@@ -36,6 +43,9 @@ enum PluginCapability {
         (attachmentValidation, "attachment_validation"),
         (thumbnail, "thumbnail"),
         (messenger, "messenger"),
+        (publishGuard, "publish_guard"),
+        (responder, "responder"),
+        (query, "query"),
     ]
 
     static func names(_ bits: UInt64) -> [String] {

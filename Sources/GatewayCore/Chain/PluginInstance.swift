@@ -23,12 +23,18 @@ final class PluginInstance: @unchecked Sendable {
     let validateErrors: Counter
     let thumbnailErrors: Counter
     let sendErrors: Counter
+    let publishErrors: Counter
+    let routedErrors: Counter
+    let queryErrors: Counter
     /// Hook calls, per hook (gateway_plugin_calls_total): with the errors, what the admin console
     /// shows for each plugin.
     let targetsCalls: Counter
     let filterCalls: Counter
     let validateCalls: Counter
     let thumbnailCalls: Counter
+    let publishCalls: Counter
+    let routedCalls: Counter
+    let queryCalls: Counter
 
     private init(library: PluginLibrary, entryName: String, instance: OpaquePointer?,
                  context: PluginHostContext, contextToken: OpaquePointer, metricsFactory: MetricsFactory?) {
@@ -56,14 +62,20 @@ final class PluginInstance: @unchecked Sendable {
         validateCalls = counter("gateway_plugin_calls_total", "validate_attachment")
         thumbnailCalls = counter("gateway_plugin_calls_total", "thumbnail")
         sendErrors = counter("gateway_plugin_errors_total", "send")
+        publishErrors = counter("gateway_plugin_errors_total", "guard")
+        routedErrors = counter("gateway_plugin_errors_total", "routed")
+        publishCalls = counter("gateway_plugin_calls_total", "guard")
+        routedCalls = counter("gateway_plugin_calls_total", "routed")
+        queryErrors = counter("gateway_plugin_errors_total", "query")
+        queryCalls = counter("gateway_plugin_calls_total", "query")
     }
 
     /// Calls create(). Must run on the control queue.
     static func create(library: PluginLibrary, entry: GatewayConfig.Plugin, logger: Logger,
-                       metricsFactory: MetricsFactory?)
+                       metricsFactory: MetricsFactory?, services: PluginServiceDesk)
         -> Result<PluginInstance, PluginLoadError>
     {
-        let context = PluginHostContext(entryName: entry.name, baseLogger: logger)
+        let context = PluginHostContext(entryName: entry.name, baseLogger: logger, services: services)
         let token = context.retainedToken()
         let config = ConfigJSON.object(entry.config)
         var message = gw_message()

@@ -195,7 +195,7 @@ enum PluginLibraryLoader {
                           "plugin '\(pluginName)' has a NULL \(d.create == nil ? "create" : "destroy") function")
         }
         let capabilities = UInt64(d.capabilities)
-        let unknownBits = capabilities & ~PluginCapability.allV1_2
+        let unknownBits = capabilities & ~PluginCapability.allV1_3
         guard unknownBits == 0 else {
             return refuse(PluginLoadError.Code.unknownCapability,
                           "plugin '\(pluginName)' declares capability bits 0x\(String(unknownBits, radix: 16)) that ABI \(GW_PLUGIN_ABI_MAJOR).\(GW_PLUGIN_ABI_MINOR) does not define")
@@ -206,6 +206,9 @@ enum PluginLibraryLoader {
             (PluginCapability.attachmentValidation, d.on_validate_attachment != nil, "on_validate_attachment"),
             (PluginCapability.thumbnail, d.on_thumbnail != nil, "on_thumbnail"),
             (PluginCapability.messenger, d.on_send != nil, "on_send"),
+            (PluginCapability.publishGuard, d.on_publish != nil, "on_publish"),
+            (PluginCapability.responder, d.on_routed != nil, "on_routed"),
+            (PluginCapability.query, d.on_query != nil, "on_query"),
         ]
         for entry in hookPresent where capabilities & entry.bit != 0 && !entry.present {
             let capability = PluginCapability.names(entry.bit)[0]

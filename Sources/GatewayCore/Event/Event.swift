@@ -43,4 +43,6 @@ public struct Event: Sendable {
 /// Where an event came in; a label of gateway_events_in_total.
 public enum Ingress: String, Sendable, CaseIterable {
     case http, websocket, redis
+    /// A plugin's own event (ABI 1.3 host->publish: a bot).
+    case plugin
 }

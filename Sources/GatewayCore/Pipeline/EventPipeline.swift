@@ -3,8 +3,8 @@ import GatewayJSON
 /// The one path of every event, whatever door it came in by (HTTP publish, a WebSocket publish
 /// frame, the Redis channel):
 ///
-///     id (engine) → normalize → attachments → targets → [held: countdown] → record + deliver
-///     (engine) → owed later: fallback / policies (LaterDelivery)
+///     id (engine) → normalize → attachments → targets → guards (client events) → [held: countdown]
+///     → record + deliver (engine) → responders (blocking pool) → owed later: fallback / policies
 ///
 /// Each step is a value built with what it needs; the pipeline owns no socket and no state of
 /// its own. Ingress code parses its wire format, calls `publish`, and shows the answer.
@@ -17,6 +17,7 @@ public final class EventPipeline: Sendable {
     private let normalize: NormalizeStep
     private let attachments: AttachmentStep
     private let targets: TargetStep
+    private let guards: GuardStep
     private let engine: any EventEngine
     private let chain: ChainReference
     private let blocking: any BlockingExecutor
@@ -26,8 +27,9 @@ public final class EventPipeline: Sendable {
 
     public init(normalize: NormalizeStep, attachments: AttachmentStep, targets: TargetStep, engine: any EventEngine,
                 chain: ChainReference, blocking: any BlockingExecutor, counters: PipelineCounters,
-                later: (any LaterDelivery)? = nil) {
+                later: (any LaterDelivery)? = nil, guards: GuardStep = GuardStep()) {
         self.later = later
+        self.guards = guards
         self.normalize = normalize
         self.attachments = attachments
         self.targets = targets
@@ -48,13 +50,16 @@ public final class EventPipeline: Sendable {
                         completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
         counters.eventsIn[ingress]?.increment()
         // A countdown is written to the offline store: SQLite, so off the event loop too.
+        // A guard that may block (GW_GUARD_MAY_BLOCK) sees every client event: off the loop too.
         if engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view)
-            || input.view["countdown"].exists {
+            || input.view["countdown"].exists || (!publisher.trusted && chain.current.guardsMayBlock) {
             blocking.execute { [self] in
-                completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
+                completion(Result { () throws(GatewayError) in
+                    try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback)
+                })
             }
         } else {
-            completion(Result { () throws(GatewayError) in try route(input, from: publisher, hostFallback: hostFallback) })
+            completion(Result { () throws(GatewayError) in try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback) })
         }
     }
 
@@ -62,13 +67,13 @@ public final class EventPipeline: Sendable {
     public func publishBlocking(_ input: JSON, from publisher: Publisher, ingress: Ingress,
                                 hostFallback: String? = nil) throws(GatewayError) -> Int64 {
         counters.eventsIn[ingress]?.increment()
-        return try route(input, from: publisher, hostFallback: hostFallback)
+        return try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback)
     }
 
-    private func route(_ input: JSON, from publisher: Publisher, hostFallback: String?) throws(GatewayError) -> Int64 {
+    private func route(_ input: JSON, from publisher: Publisher, ingress: Ingress, hostFallback: String?) throws(GatewayError) -> Int64 {
         let chain = self.chain.current
         let id = try engine.nextEventId()
-        let json: JSON
+        var json: JSON
         let instructions: DeliveryInstructions
         do throws(GatewayError) {
             json = try normalize.run(input.view, id: id, publisher: publisher, hostFallback: hostFallback)
@@ -85,6 +90,7 @@ public final class EventPipeline: Sendable {
             counters.noTargets.increment()
             throw error
         }
+        json = try guards.run(json, chain: chain, publisher: publisher, memberships: resolved.memberships, ingress: ingress)
         let view = json.view
         let event = Event(id: id, host: view["host"].string ?? normalize.defaultHost,
                           senderId: view["source"]["id"].string ?? publisher.id,
@@ -97,17 +103,23 @@ public final class EventPipeline: Sendable {
             try later.hold(event, publisher: publisher.id, seconds: countdown, fallback: instructions.fallback)
             return id
         }
-        try deliver(event, chain: chain, rooms: resolved.rooms, fallback: instructions.fallback)
+        try deliver(event, chain: chain, rooms: resolved.rooms, fallback: instructions.fallback,
+                    tellResponders: ingress != .plugin)
         return id
     }
 
     private func deliver(_ event: Event, chain: PluginChain, rooms: [String],
-                         fallback: DeliveryInstructions.Fallback?) throws(GatewayError) {
+                         fallback: DeliveryInstructions.Fallback?, tellResponders: Bool = true) throws(GatewayError) {
         let outbound = OutboundEvent(event, chain: chain)
         try engine.publish(outbound)
         targets.delivered(event, payload: outbound.payload, rooms: rooms)
         counters.routed.increment()
         later?.delivered(event, payload: outbound.payload, fallback: fallback)
+        // Responders (bots) see it after it was delivered, on the blocking pool: a slow bot
+        // delays nobody, and its own events (ingress .plugin) never come back to it.
+        if tellResponders && chain.hasResponders {
+            blocking.execute { chain.routed(event.json.view) }
+        }
     }
 
     /// A held event whose countdown ran out (offline delivery's scheduler, on the blocking

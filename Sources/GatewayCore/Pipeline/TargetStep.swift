@@ -1,7 +1,8 @@
 import GatewayJSON
 
 /// Step 3: who receives the event. The publisher's explicit `target` — principals, and the
-/// members of the rooms it names (RoomTargets, which also refuses a member that may not write) —
+/// members of the rooms it names (RoomTargets, which also refuses a publisher that is not a
+/// member; whether its member state lets it write is GuardStep's decision) —
 /// else the union of what the category-targets plugins compute (written into the event's
 /// `target`), else a refusal.
 public struct TargetStep: Sendable {
@@ -16,6 +17,8 @@ public struct TargetStep: Sendable {
         public let principals: [String]
         /// The rooms the event was sent to (empty for a principals-only event).
         public let rooms: [String]
+        /// The publisher's membership in each of `rooms` (empty for a trusted publisher).
+        public var memberships: [RoomMembership] = []
     }
 
     /// Room targets read SQLite: an event naming rooms runs the pipeline on the blocking pool.
@@ -33,10 +36,11 @@ public struct TargetStep: Sendable {
             }
             var principals = target["principals"].strings ?? []
             var seen = Set(principals)
-            for member in try rooms.recipients(ofRooms: roomIds, publisher: publisher) where seen.insert(member).inserted {
+            let recipients = try rooms.recipients(ofRooms: roomIds, publisher: publisher)
+            for member in recipients.principals where seen.insert(member).inserted {
                 principals.append(member)
             }
-            return Resolved(principals: principals, rooms: roomIds)
+            return Resolved(principals: principals, rooms: roomIds, memberships: recipients.memberships)
         }
         if let explicit = target["principals"].strings { return Resolved(principals: explicit, rooms: []) }
         if let computed = chain.targets(for: view) {

@@ -22,22 +22,25 @@ final class RoomService: RoomTargets {
 
     // MARK: The pipeline's seam
 
-    func recipients(ofRooms rooms: [String], publisher: Publisher) throws(GatewayError) -> [String] {
+    /// Members only; whether the publisher's state lets it write is the guards' decision
+    /// (GuardStep: `closed`, `scripted`), made after the plugin guards have seen the event.
+    func recipients(ofRooms rooms: [String], publisher: Publisher) throws(GatewayError) -> RoomRecipients {
         var recipients: [String] = []
+        var memberships: [RoomMembership] = []
         for room in rooms {
             let members = try read { () throws(StoreError) in try store.members(of: room) }.compactMap(Self.member)
             if !publisher.trusted {
                 guard let own = Self.membership(of: publisher.principals.isEmpty ? [publisher.id] : publisher.principals, in: members) else {
                     throw members.isEmpty ? .roomNotFound(room) : .roomNotMember(room)
                 }
-                if own.state == .scripted { throw .roomScripted(room) }
-                guard own.mayWrite else { throw .roomWriteForbidden(room, state: own.state) }
+                memberships.append(RoomMembership(room: room, member: own))
             } else if members.isEmpty {
                 throw .roomNotFound(room)
             }
             recipients += members.filter(\.receivesLive).map(\.id)
+            recipients += try read { () throws(StoreError) in try store.watchers(of: room) }
         }
-        return recipients
+        return RoomRecipients(principals: recipients, memberships: memberships)
     }
 
     func delivered(_ event: Event, payload: [UInt8], rooms: [String]) {
@@ -87,6 +90,20 @@ final class RoomService: RoomTargets {
         return member
     }
 
+    /// A plugin sets a member's state (ABI 1.3 set_member_state: a scripted flow starting,
+    /// finishing or being broken); every member is told, as for a change over HTTP.
+    func setMemberState(_ state: RoomMember.State, member memberId: String, room id: String, host: String) throws(GatewayError) {
+        let members = try read { () throws(StoreError) in try store.members(of: id) }.compactMap(Self.member)
+        guard !members.isEmpty else { throw .roomNotFound(id) }
+        guard var member = members.first(where: { $0.id == memberId }) else {
+            throw GatewayError(code: "room.member_not_found", message: "'\(memberId)' is not a member of room '\(id)'.", status: 404)
+        }
+        guard member.state != state else { return }
+        member.state = state
+        _ = try write { () throws(StoreError) in try store.putMember(Self.record(member), room: id) }
+        announce("changed", member: member, room: id, to: Set(members.map(\.id)), host: host)
+    }
+
     /// Removes a member (manage permission, or the member itself leaving).
     func removeMember(_ memberId: String, room id: String, by caller: Identity, host: String) throws(GatewayError) {
         let (_, members, own) = try roomAndMembership(id, caller: caller)
@@ -121,11 +138,35 @@ final class RoomService: RoomTargets {
         return count
     }
 
-    /// The members of a room that receive live events, for a caller who is one of them (typing
-    /// and read signals in a room).
+    /// The members of a room that receive live events, and its watchers, for a caller who is a
+    /// member (typing and read signals in a room).
     func liveMembers(of id: String, for caller: Identity) throws(GatewayError) -> [String] {
         let (_, members, _) = try roomAndMembership(id, caller: caller)
-        return members.filter(\.receivesLive).map(\.id)
+        return members.filter(\.receivesLive).map(\.id) + (try read { () throws(StoreError) in try store.watchers(of: id) })
+    }
+
+    // MARK: Watching a room without being a member (chat_api's ws-subscribe)
+
+    /// The caller's connections receive the room's live events (and typing, read marks) from now
+    /// on; its watch of another room ends. Admin tokens only (chat_api blocks this by default).
+    /// Returns the room it watched before.
+    func watch(_ id: String, by caller: Identity) throws(GatewayError) -> String? {
+        guard caller.isAdmin else {
+            throw GatewayError(code: "room.subscribe_forbidden",
+                               message: "Watching a room you are not a member of needs an admin token ([auth] admin_claim / admin_scope).", status: 403)
+        }
+        let (room, members) = try read { () throws(StoreError) in (try store.room(id), try store.members(of: id)) }
+        guard room != nil else { throw .roomNotFound(id) }
+        if members.contains(where: { $0.member == caller.id }) {
+            throw GatewayError(code: "room.already_member", message: "You are a member of room '\(id)': you receive its events already.", status: 409)
+        }
+        return try write { () throws(StoreError) in try store.watch(room: id, principal: caller.id) }
+    }
+
+    func unwatch(_ id: String, by caller: Identity) throws(GatewayError) {
+        guard try write({ () throws(StoreError) in try store.unwatch(room: id, principal: caller.id) }) else {
+            throw GatewayError(code: "room.not_subscribed", message: "You are not subscribed to room '\(id)'.", status: 404)
+        }
     }
 
     // MARK: Helpers

@@ -31,7 +31,7 @@ public final class RoomStore: @unchecked Sendable {  // `connection` is only tou
         }
     }
 
-    private func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func withConnection<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         let result: Result<T, StoreError> = lock.withLock {
             guard let connection else { return .failure(.closed("room store")) }
             do throws(StoreError) { return .success(try body(connection)) } catch { return .failure(error) }

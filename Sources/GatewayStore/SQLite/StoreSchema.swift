@@ -82,6 +82,15 @@ enum StoreSchema {
             PRIMARY KEY (room_id, event_id)
         ) WITHOUT ROWID;
         """,
+        // 3: non-members watching a room's live events (chat_api's ws-subscribe): one room per
+        // principal, so the principal is the key.
+        """
+        CREATE TABLE room_watchers (
+            principal TEXT PRIMARY KEY,
+            room_id   TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE INDEX room_watchers_by_room ON room_watchers (room_id, principal);
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -35,9 +35,10 @@ static gw_result on_send(gw_instance *instance, const gw_delivery *delivery, gw_
 }
 
 static const gw_plugin_descriptor descriptor = {
-    .struct_size = sizeof(gw_plugin_descriptor),
+    /* Built as an ABI 1.2 plugin: the host must keep loading those (struct ends at on_send_test). */
+    .struct_size = GW_PLUGIN_DESCRIPTOR_V1_2_SIZE,
     .abi_major = GW_PLUGIN_ABI_MAJOR,
-    .abi_minor = GW_PLUGIN_ABI_MINOR,
+    .abi_minor = 2,
     .name = "fixture-messenger",
     .version = "1.0.0",
     .capabilities = GW_CAP_MESSENGER,

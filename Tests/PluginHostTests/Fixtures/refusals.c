@@ -35,7 +35,7 @@ GW_PLUGIN_EXPORT const gw_plugin_descriptor *gateway_plugin_entry(void) { return
 #endif
 
 #if defined(REFUSAL_UNKNOWN_CAPABILITY)
-#define CAPABILITIES (GW_CAP_CATEGORY_TARGETS | (1u << 6))
+#define CAPABILITIES (GW_CAP_CATEGORY_TARGETS | (1u << 8))
 #elif defined(REFUSAL_MISSING_HOOK)
 #define CAPABILITIES (GW_CAP_CATEGORY_TARGETS | GW_CAP_RECIPIENT_FILTER)
 #else

@@ -26,6 +26,8 @@ struct HTTPAPI: Sendable {
     /// Addresses, preferences, read marks, cancelling held events (offline delivery).
     let offline: OfflineRoutes
     let admin: AdminAPI
+    /// GET /api/v1/plugins/<entry>/…: plugins' own endpoints (ABI 1.3 on_query).
+    let pluginQueries: PluginQueryRoute
     let developmentLogin: DevelopmentLogin
     /// [server] max_event_bytes: the largest buffered request body.
     let maxBodyBytes: Int
@@ -100,6 +102,9 @@ struct HTTPAPI: Sendable {
             }
             if path.hasPrefix(AdminAPI.prefix) {
                 return admin.handle(request, eventLoop: eventLoop)
+            }
+            if path.hasPrefix(PluginQueryRoute.prefix) {
+                return pluginQueries.handle(request, eventLoop: eventLoop)
             }
             if let page = PageRoutes.response(for: path) {
                 return only(.GET) { eventLoop.makeSucceededFuture(page) }

@@ -17,6 +17,8 @@ import NIOPosix
 ///     GET    /api/v1/rooms/<id>/events?before=&limit=   the room's history, newest first
 ///     POST   /api/v1/rooms/<id>/read                {"id": N}: read mark
 ///     GET    /api/v1/rooms/<id>/presence?after=&limit=  who of the room is online, paged by id
+///     POST   /api/v1/rooms/<id>/subscribe               a non-member (admin) receives its live events
+///     DELETE /api/v1/rooms/<id>/subscribe               stop
 ///
 /// Parsing and authentication here, on the event loop; every store access on the pool.
 struct RoomRoutes: Sendable {
@@ -93,6 +95,22 @@ struct RoomRoutes: Sendable {
                 // The next page: pass it as `after`; null when this page was the last.
                 body.set("after", page.count == pageSize ? page.last.map { .string($0) } ?? .null() : .null())
                 return .json(.ok, body)
+            }
+        case (.POST, 2, "subscribe"):
+            let id = segments[0]
+            work = { () throws(GatewayError) in
+                let previous = try rooms.watch(id, by: caller)
+                let answer = JSON.object()
+                answer.set("room", id)
+                answer.set("subscribed", .bool(true))
+                answer.set("replaced", previous.map { .string($0) } ?? .null())
+                return .json(.ok, answer)
+            }
+        case (.DELETE, 2, "subscribe"):
+            let id = segments[0]
+            work = { () throws(GatewayError) in
+                try rooms.unwatch(id, by: caller)
+                return HTTPResponse(status: .noContent, contentType: "application/json", body: [])
             }
         case (.POST, 2, "read"):
             let id = segments[0], body = try? parseBody(request)
