@@ -216,3 +216,30 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// MARK: Fuzzing (Fuzz/, scripts/fuzz.sh): libFuzzer targets, one executable per parser. They exist
+// only when GATEWAY_FUZZ=1 (scripts/fuzz.sh sets it and builds them with libFuzzer and
+// AddressSanitizer into .build-fuzz), so the normal build and the tests never compile or link
+// them. They reach internal code with `@testable import`: fuzz builds are debug builds.
+if Context.environment["GATEWAY_FUZZ"] == "1" {
+    func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+        .executableTarget(name: name, dependencies: dependencies, path: "Fuzz/Targets/\(name)",
+                          swiftSettings: [.swiftLanguageMode(.v6)])
+    }
+    package.targets += [
+        fuzzTarget("FuzzConfig", ["GatewayCore"]),
+        fuzzTarget("FuzzEventNormalizer", ["GatewayCore", "GatewayJSON", .product(name: "Atomics", package: "swift-atomics")]),
+        fuzzTarget("FuzzJWT", ["GatewayAuth", "GatewayJSON"]),
+        fuzzTarget("FuzzWebSocketFrames", [
+            "GatewayServer", "GatewayCore", "GatewayAuth", "GatewayStore", "GatewayJSON",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
+            .product(name: "NIOWebSocket", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Atomics", package: "swift-atomics"),
+        ]),
+        fuzzTarget("FuzzMultipart", ["GatewayServer", "GatewayCore", .product(name: "NIOCore", package: "swift-nio")]),
+    ]
+}

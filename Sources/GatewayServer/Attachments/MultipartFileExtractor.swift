@@ -7,6 +7,8 @@ import NIOCore
 /// Event-loop only (one per request).
 final class MultipartFileExtractor {
     private let parser: MultipartParser
+    /// Keeps bytes that crash MultipartKit, and endless headers, away from it.
+    private var headerGuard: MultipartHeaderGuard
     private var partHeaders: [(String, String)] = []
     private var inFilePart = false
     private var chosenPartDecided = false
@@ -23,6 +25,8 @@ final class MultipartFileExtractor {
 
     /// Headers of one part are tiny; anything bigger is an attack on the parser's buffers.
     static let maximumPartHeaderBytes = 16 * 1024
+    static let headersTooLarge = GatewayError.attachmentBadMultipart(
+        "A multipart part's headers exceed \(maximumPartHeaderBytes) bytes.")
 
     /// `boundary=` of a multipart/form-data Content-Type, or nil when it is absent or malformed.
     static func boundary(fromContentType contentType: String) -> String? {
@@ -40,6 +44,7 @@ final class MultipartFileExtractor {
 
     init(boundary: String) {
         parser = MultipartParser(boundary: boundary)
+        headerGuard = MultipartHeaderGuard(boundary: boundary, headerBlockLimit: Self.maximumPartHeaderBytes)
         parser.onHeader = { [unowned self] name, value in
             // ": " and CRLF count too, so a flood of empty headers is still bytes.
             headerBytes += name.utf8.count + value.utf8.count + 4
@@ -66,14 +71,17 @@ final class MultipartFileExtractor {
     /// Parses one chunk; returns the file bytes it contained (possibly none).
     func feed(_ chunk: ByteBuffer) throws(GatewayError) -> ByteBuffer {
         fileBytes = ByteBuffer()
+        switch headerGuard.problem(in: chunk) {
+        case .nonASCIIName?: throw .attachmentBadMultipart("A multipart part's header name is not ASCII.")
+        case .headerBlockTooLarge?: throw Self.headersTooLarge
+        case nil: break
+        }
         do {
             try parser.execute(chunk)
         } catch {
             throw .attachmentBadMultipart("The multipart/form-data body is malformed.")
         }
-        if headerLimitExceeded {
-            throw .attachmentBadMultipart("A multipart part's headers exceed \(Self.maximumPartHeaderBytes) bytes.")
-        }
+        if headerLimitExceeded { throw Self.headersTooLarge }
         let result = fileBytes
         fileBytes = ByteBuffer()
         return result
