@@ -223,8 +223,7 @@ let package = Package(
 // them. They reach internal code with `@testable import`: fuzz builds are debug builds.
 if Context.environment["GATEWAY_FUZZ"] == "1" {
     func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
-        .executableTarget(name: name, dependencies: dependencies, path: "Fuzz/Targets/\(name)",
-                          swiftSettings: [.swiftLanguageMode(.v6)])
+        .executableTarget(name: name, dependencies: dependencies, path: "Fuzz/Targets/\(name)")
     }
     package.targets += [
         fuzzTarget("FuzzConfig", ["GatewayCore"]),
