@@ -47,9 +47,26 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         case done
     }
 
+    /// What happens when the current deadline passes.
+    private enum Expiry {
+        /// A request is not arriving (handshake, head): a framed 408, or a close when idle.
+        case timedOut(answer: Bool)
+        /// One body window ended: enough bytes, or 408.
+        case bodyWindow
+        /// One response window ended: the answer drained enough, or the connection closes.
+        case responseWindow
+    }
+
     private let limits: Limits
     private var phase = Phase.awaitingFirstHead
+    /// The current clock: when it runs out and what then. nil while the gateway itself works.
+    private var deadline: NIODeadline?
+    private var expiry = Expiry.timedOut(answer: true)
+    /// Fires at or before `deadline` (see `arm`); nil when nothing is scheduled.
     private var timer: Scheduled<Void>?
+    /// The shortest limit: the timer never sleeps longer, so a new deadline (always at least this
+    /// far away) is never earlier than the scheduled wake-up and never needs a cancel.
+    private let granularity: TimeAmount
     private var context: ChannelHandlerContext?
     /// Bytes received in the current body window.
     private var windowBytes = 0
@@ -63,15 +80,16 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     init(limits: Limits, ticket: ConnectionAdmission.Ticket?) {
         self.limits = limits
         self.ticket = ticket
+        granularity = min(limits.handshake, limits.requestHead, limits.keepAlive, limits.window)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        arm(limits.handshake) { $0.timedOut(answer: true) }
+        arm(limits.handshake, .timedOut(answer: true))
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancel()
+        stopClock()
         self.context = nil
     }
 
@@ -80,7 +98,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         switch phase {
         case .idle where bytes > 0:
             phase = .head
-            arm(limits.requestHead) { $0.timedOut(answer: true) }
+            arm(limits.requestHead, .timedOut(answer: true))
         case .body:
             windowBytes += bytes
         default:
@@ -90,7 +108,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancel()
+        stopClock()
         phase = .done
         context.fireChannelInactive()
     }
@@ -104,17 +122,17 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         if expectsBody {
             phase = .body
             windowBytes = 0
-            armBodyWindow()
+            arm(limits.window, .bodyWindow)
         } else {
             phase = .working
-            cancel()
+            deadline = nil
         }
     }
 
     func requestComplete() {
         guard phase != .done else { return }
         phase = .working
-        cancel()
+        deadline = nil
     }
 
     /// A response is being written; `queuedBytes` tells how much of it the socket has not taken.
@@ -123,7 +141,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         phase = .responding
         pendingOutbound = queuedBytes
         lastPendingOutbound = queuedBytes()
-        armResponseWindow()
+        arm(limits.window, .responseWindow)
     }
 
     /// The response is written and the connection stays open for the next request.
@@ -131,13 +149,13 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         guard phase != .done else { return }
         pendingOutbound = { 0 }
         phase = .idle
-        arm(limits.keepAlive) { $0.timedOut(answer: false) }
+        arm(limits.keepAlive, .timedOut(answer: false))
     }
 
     /// The connection became a WebSocket: this handler has nothing more to time.
     func upgraded() {
         if phase == .awaitingFirstHead { ticket?.activated() }
-        cancel()
+        stopClock()
         phase = .done
     }
 
@@ -147,7 +165,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     func answerAndClose(_ response: HTTPResponse) {
         guard let context else { return }
         phase = .done
-        cancel()
+        stopClock()
         let channel = context.channel
         context.writeAndFlush(wrapOutboundOut(channel.allocator.buffer(bytes: response.serialized(closing: true))))
             .whenComplete { _ in channel.close(promise: nil) }
@@ -155,39 +173,57 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
 
     // MARK: Timers
 
-    private func armBodyWindow() {
-        arm(limits.window) { handler in
-            guard handler.phase == .body else { return }
-            if handler.windowBytes < handler.limits.minBytesPerWindow {
-                handler.timedOut(answer: true)
-            } else {
-                handler.windowBytes = 0
-                handler.armBodyWindow()
-            }
-        }
+    // A keep-alive connection moves through four clocks per request. Cancelling a scheduled
+    // task costs a linear search of the loop's timer queue (every connection's timers), so the
+    // clock is a deadline field, and one timer per connection wakes at most `granularity` apart
+    // and compares: a request/response cycle schedules and cancels nothing.
+
+    private func arm(_ delay: TimeAmount, _ expiry: Expiry) {
+        deadline = .now() + delay
+        self.expiry = expiry
+        if timer == nil { schedule(in: min(delay, granularity)) }
     }
 
-    /// A response must drain at least `minBytesPerWindow` per window (or finish).
-    private func armResponseWindow() {
-        arm(limits.window) { handler in
-            guard handler.phase == .responding else { return }
-            let pending = handler.pendingOutbound()
-            if pending > 0 && handler.lastPendingOutbound - pending < handler.limits.minBytesPerWindow {
-                handler.timedOut(answer: false)
-            } else {
-                handler.lastPendingOutbound = pending
-                handler.armResponseWindow()
-            }
-        }
-    }
-
-    private func arm(_ delay: TimeAmount, _ fire: @escaping (ConnectionDeadlines) -> Void) {
-        cancel()
+    private func schedule(in delay: TimeAmount) {
         guard let context else { return }
-        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in fire(self) }
+        timer = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in wokeUp() }
     }
 
-    private func cancel() {
+    private func wokeUp() {
+        timer = nil
+        guard phase != .done, let deadline else { return }
+        let now = NIODeadline.now()
+        if now < deadline {
+            schedule(in: min(deadline - now, granularity))
+            return
+        }
+        self.deadline = nil
+        switch expiry {
+        case .timedOut(let answer):
+            timedOut(answer: answer)
+        case .bodyWindow:
+            guard phase == .body else { return }
+            if windowBytes < limits.minBytesPerWindow {
+                timedOut(answer: true)
+            } else {
+                windowBytes = 0
+                arm(limits.window, .bodyWindow)
+            }
+        case .responseWindow:
+            guard phase == .responding else { return }
+            let pending = pendingOutbound()
+            if pending > 0 && lastPendingOutbound - pending < limits.minBytesPerWindow {
+                timedOut(answer: false)
+            } else {
+                lastPendingOutbound = pending
+                arm(limits.window, .responseWindow)
+            }
+        }
+    }
+
+    /// The connection is finished here: no clock and no wake-up.
+    private func stopClock() {
+        deadline = nil
         timer?.cancel()
         timer = nil
     }
@@ -198,7 +234,7 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         guard let context, phase != .done else { return }
         let wasPhase = phase
         phase = .done
-        cancel()
+        stopClock()
         guard answer, wasPhase != .responding, wasPhase != .working else {
             context.close(promise: nil)
             return
