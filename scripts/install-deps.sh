@@ -9,12 +9,14 @@
 #   libcurl4-openssl-dev  the smtp, webhook and telegram messenger plugins (SMTP+STARTTLS+AUTH, HTTPS)
 #   pkg-config      SwiftPM finds the libraries above through it
 #   chromium        the browser tests drive the chat page and the admin console in it (headless)
+#   openssl, curl   the TLS tests make certificates with the openssl CLI and call HTTPS with curl
 # and from PyPI:
 #   playwright      drives Debian's chromium (executable_path; it never downloads a browser)
 #   pyams_chat      (in its own venv, see below) the end-to-end test publishes with its real ChatMessage.send()
+#   websockets      an independent WebSocket client: the TLS tests receive events over wss with it
 set -euo pipefail
 packages=(libjansson-dev libssl-dev libsqlite3-dev libhiredis-dev libgd-dev redis-server redis-tools pkg-config
-          libcurl4-openssl-dev chromium)
+          libcurl4-openssl-dev chromium openssl curl)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
@@ -30,6 +32,7 @@ fi
 # PyPI packages for test servers and clients (into the `python3` on PATH), when missing.
 #   aiosmtpd   a real SMTP server, run as a process, receiving the offline-delivery tests' mail
 python3 -c "import aiosmtpd" >/dev/null 2>&1 || python3 -m pip install -q aiosmtpd
+python3 -c "import websockets" >/dev/null 2>&1 || python3 -m pip install -q websockets
 if ! python3 -c "import playwright" >/dev/null 2>&1; then
   echo "installing: playwright (PyPI)"
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore playwright

@@ -19,9 +19,12 @@ public struct Identity: Sendable, Equatable {
     public let keptClaims: [String: String]
     /// Whether the admin claim grants the admin scope (the admin console and /api/v1/admin).
     public let isAdmin: Bool
+    /// The hosts the token may use (`[auth] hosts_claim`); nil when the token does not say (or
+    /// no claim is configured): then `[hosts]` alone decides.
+    public let hosts: [String]?
 
     public init(id: String, principals: [String], title: String?, canPublish: Bool, expiresAt: Int?,
-                keptClaims: [String: String] = [:], isAdmin: Bool = false) {
+                keptClaims: [String: String] = [:], isAdmin: Bool = false, hosts: [String]? = nil) {
         self.id = id
         self.principals = principals
         self.title = title
@@ -29,6 +32,7 @@ public struct Identity: Sendable, Equatable {
         self.expiresAt = expiresAt
         self.keptClaims = keptClaims
         self.isAdmin = isAdmin
+        self.hosts = hosts
     }
 }
 
@@ -127,6 +131,9 @@ public struct AuthSettings: Sendable {
     public var rejectClaims: [ClaimRule] = []
     /// String claims copied into Identity.keptClaims ([offline] address_claims).
     public var keptClaims: [String] = []
+    /// Claim listing the hosts a token may use (array or space-separated string) → Identity.hosts;
+    /// nil: not read.
+    public var hostsClaim: String? = nil
 
     public init(hs256Secret: [UInt8]? = nil, rs256PublicKeyPEM: String? = nil, es256PublicKeyPEM: String? = nil,
                 principalsClaim: String = "principals", titleClaim: String = "name", publishClaim: String = "scope",

@@ -152,8 +152,13 @@ public final class TokenVerifier: Sendable {
             if let value = claims[name].string, !value.isEmpty { kept[name] = value }
         }
         let isAdmin = try words(claims, settings.adminClaim).contains(settings.adminScope)
+        // Present but empty is "no host at all" (fail closed), not "any host".
+        var hosts: [String]?
+        if let claim = settings.hostsClaim, claims[claim].kind != .missing, !claims[claim].isNull {
+            hosts = try words(claims, claim)
+        }
         return Identity(id: subject, principals: principals, title: claims[settings.titleClaim].string,
-                        canPublish: canPublish, expiresAt: expiresAt, keptClaims: kept, isAdmin: isAdmin)
+                        canPublish: canPublish, expiresAt: expiresAt, keptClaims: kept, isAdmin: isAdmin, hosts: hosts)
     }
 
     /// NumericDate (RFC 7519 §2): seconds, possibly fractional; a fraction is cut off.

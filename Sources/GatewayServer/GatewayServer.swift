@@ -43,6 +43,8 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let offline: OfflineDelivery
     private let offlineStore: OfflineStore
     private var offlineScheduler: OfflineScheduler?
+    /// `[server] tls_certificate_file` / `tls_private_key_file`; nil: plain HTTP and ws.
+    private let tls: TLSCertificates?
 
     /// Builds everything that can fail before a port is opened: keys, plugins, history.
     public init(config: GatewayConfig, chain: PluginChain, pluginHost: PluginHost, logger: Logger) throws {
@@ -54,6 +56,12 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             cache: VerifiedTokenCache())
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
+        // A certificate that cannot be served stops the start here, before any port is opened.
+        if let certificate = config.server.tlsCertificateFile, let key = config.server.tlsPrivateKeyFile {
+            tls = try TLSCertificates(certificatePath: config.resolvePath(certificate), privateKeyPath: config.resolvePath(key))
+        } else {
+            tls = nil
+        }
         ConnectionAdmission.raiseOpenFileLimit()
         admission = ConnectionAdmission(
             maxConnections: config.server.maxConnections > 0 ? config.server.maxConnections : ConnectionAdmission.derivedMaxConnections(),
@@ -168,7 +176,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let (hostName, port) = try ListenAddress.parse(override ?? config.server.listen)
         // Before binding: a Redis login the server refuses stops the start here.
         if config.redis.enabled { try startRedisIngress() }
-        let connections = ConnectionPipeline(http: http, webSocket: webSocket, admission: admission,
+        let connections = ConnectionPipeline(tls: tls, http: http, webSocket: webSocket, admission: admission,
                                              limits: .init(config.server), metrics: GatewayMetrics.shared, logger: logger)
         let quiescing = self.quiescing
         let bound = try ServerBootstrap(group: group)
@@ -191,6 +199,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         presence.start(on: group.next())
         startOfflineScheduler()
         logger.info("gateway listening", metadata: ["address": "\(bound.localAddress!)", "engine": "\(engine.kind)",
+                                                    "tls": "\(tls.map { "certificate serial \($0.serial)" } ?? "off")",
                                                     "plugins": "\(chain.current.plugins.map(\.name))"])
         return bound.localAddress!
     }
@@ -228,6 +237,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         try authenticator.verifier.reloadJWKS(jwks)
         authenticator.cache.removeAll()
         logger.notice("JWKS reloaded", metadata: ["algorithms": "\(authenticator.verifier.enabledAlgorithms)"])
+    }
+
+    /// SIGHUP: re-reads the TLS certificate and key. Connections accepted from now on get the new
+    /// certificate; open ones keep theirs. Files that do not load leave the certificate in force
+    /// and throw (`tls.certificate_unreadable`, `tls.private_key_unreadable`, `tls.key_mismatch`).
+    public func reloadTLS() throws {
+        guard let tls else { return }
+        try tls.reload()
+        logger.notice("TLS certificate reloaded", metadata: ["serial": "\(tls.serial)", "file": "\(tls.certificatePath)"])
     }
 
     /// Held events and owed messenger deliveries: looked for every poll interval, on the pool.

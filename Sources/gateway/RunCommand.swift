@@ -11,7 +11,7 @@ import UnixSignals
 struct RunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Serve WebSocket clients and the HTTP API. SIGHUP reloads plugins, SIGTERM drains.")
+        abstract: "Serve WebSocket clients and the HTTP API. SIGHUP reloads plugins, keys and the TLS certificate; SIGTERM drains.")
 
     @Option(name: .long, help: "The configuration file.")
     var config: String = "gateway.conf"
@@ -43,6 +43,10 @@ struct RunCommand: AsyncParsableCommand {
             server = try GatewayServer(config: configuration, chain: chain, pluginHost: host, logger: logger)
             address = try server.start(listen: listen)
         } catch let error as RedisConnectionError {
+            logger.error("cannot start: \(error)")
+            throw ExitCode(2)
+        } catch let error as GatewayError {
+            // E.g. a TLS certificate that cannot be served: "code: message", before any port opens.
             logger.error("cannot start: \(error)")
             throw ExitCode(2)
         }
@@ -125,6 +129,11 @@ struct ReloadOnHangup: Service {
             try server.reloadKeys()
         } catch {
             logger.error("JWKS reload refused, the previous keys stay in force: \(error)")
+        }
+        do {
+            try server.reloadTLS()
+        } catch {
+            logger.error("TLS certificate reload refused, the previous certificate stays in force: \(error)")
         }
         let fresh: GatewayConfig
         switch ConfigLoader.load(path: configPath) {

@@ -1,4 +1,5 @@
 import Foundation
+import GatewayAuth
 import GatewayChatClient
 import GatewayJSON
 import Testing
@@ -75,5 +76,92 @@ import Testing
         let event = try await bob.nextJSON()
         #expect(event.view["source"]["id"].string == "script")
         #expect(event.view["source"]["title"].isNull, "the title comes from the token only")
+    }
+}
+
+/// `[auth] hosts_claim`: a token may carry the hosts it may use, with or without `[hosts]`.
+@Suite struct HostsClaimTests {
+    private let secret = Array(TestGateway.secret.utf8)
+
+    /// A token whose `hosts` claim is an array (the space-separated string form is tested too).
+    private func token(_ subject: String, principals: [String] = [], publish: Bool = false, hosts: [String]) throws -> String {
+        let claims = TokenMinter.standardClaims(subject: subject, principals: principals, title: nil, publish: publish,
+                                                ttlSeconds: 600, now: Int(Date().timeIntervalSince1970))
+        claims.set("hosts", .strings(hosts))
+        return try TokenMinter.sign(claims: claims, with: .hs256(secret: secret))
+    }
+
+    private func event(host: String?, message: String = "m") -> String {
+        let field = host.map { #","host":"\#($0)""# } ?? ""
+        return #"{"category":"c","message":"\#(message)","target":{"principals":["reader"]}\#(field)}"#
+    }
+
+    @Test func aTokenUsesOnlyTheHostsItCarriesWithoutAnyHostsTable() async throws {
+        let gateway = try TestGateway { $0.auth.hostsClaim = "hosts" }
+        defer { gateway.stop() }
+        let siteA = try token("a-app", publish: true, hosts: ["http://a.example", "http://c.example"])
+        let readerA = try token("reader-a", principals: ["reader"], hosts: ["http://a.example"])
+        #expect(try gateway.publish(event(host: "http://a.example"), token: siteA).status == 202)
+        #expect(try gateway.publish(event(host: "http://c.example"), token: siteA).status == 202)
+        let elsewhere = try gateway.publish(event(host: "http://b.example"), token: siteA)
+        #expect(elsewhere.status == 403)
+        #expect(elsewhere.errorCode == "host.forbidden")
+        let viaOrigin = try gateway.http("POST", "/api/v1/events", token: siteA,
+                                         headers: [("Content-Type", "application/json"), ("Origin", "http://b.example")],
+                                         body: Array(event(host: nil).utf8))
+        #expect(viaOrigin.status == 403)
+        #expect(viaOrigin.errorCode == "host.forbidden")
+        // An event naming no host goes to the token's first host.
+        #expect(try gateway.publish(event(host: nil, message: "no host named"), token: siteA).status == 202)
+
+        // History: ?host= is limited the same way (history is written behind the publish: waited for).
+        var readA = try gateway.http("GET", "/api/v1/notifications?host=http://a.example", token: readerA)
+        for _ in 0..<100 where readA.status == 200 && !readA.text.contains("no host named") {
+            try await Task.sleep(for: .milliseconds(100))
+            readA = try gateway.http("GET", "/api/v1/notifications?host=http://a.example", token: readerA)
+        }
+        #expect(readA.status == 200)
+        #expect(readA.text.contains("no host named"), "\(readA.text)")
+        let readB = try gateway.http("GET", "/api/v1/notifications?host=http://b.example", token: readerA)
+        #expect(readB.status == 403)
+        #expect(readB.errorCode == "host.forbidden")
+
+        // The space-separated form, and a reader of another site.
+        let siteB = TokenMinter.hs256(secret: secret, subject: "b-reader", principals: ["reader"], title: nil, publish: false,
+                                      ttlSeconds: 600, now: Int(Date().timeIntervalSince1970),
+                                      extraClaims: ["hosts": "http://b.example"])
+        #expect(try gateway.http("GET", "/api/v1/notifications?host=http://a.example", token: siteB).status == 403)
+        let ownHistory = try gateway.http("GET", "/api/v1/notifications", token: siteB)
+        #expect(ownHistory.status == 200)
+        #expect(!ownHistory.text.contains("no host named"), "site B's reader saw site A's event: \(ownHistory.text)")
+
+        // Present but empty: no host at all (fails closed).
+        let nowhere = try token("nowhere", publish: true, hosts: [])
+        #expect(try gateway.publish(event(host: nil), token: nowhere).status == 403)
+
+        // A token without the claim is as before: a single-host deployment needs no new config.
+        #expect(try gateway.publish(event(host: "http://b.example"), token: gateway.token("app", publish: true)).status == 202)
+    }
+
+    @Test func theClaimAndTheHostsTableMustBothAllowAHost() async throws {
+        let gateway = try TestGateway { config in
+            config.auth.hostsClaim = "hosts"
+            config.hosts = ["http://a.example": ["*"], "http://b.example": ["group:b"]]
+        }
+        defer { gateway.stop() }
+        // [hosts] grants b to group:b, but this token's claim names a only.
+        let member = try token("bob", principals: ["group:b"], publish: true, hosts: ["http://a.example"])
+        #expect(try gateway.publish(event(host: "http://a.example"), token: member).status == 202)
+        #expect(try gateway.publish(event(host: "http://b.example"), token: member).errorCode == "host.forbidden")
+        // The claim names b, but [hosts] does not grant b to this token's principals.
+        let outsider = try token("eve", publish: true, hosts: ["http://b.example"])
+        #expect(try gateway.publish(event(host: "http://b.example"), token: outsider).errorCode == "host.forbidden")
+        // A WebSocket from another host is refused before the upgrade.
+        do {
+            _ = try await gateway.connect(member, headers: [("Origin", "http://b.example")])
+            Issue.record("a connection from a host the token does not carry was upgraded")
+        } catch let refused as WebSocketUpgradeRefused {
+            #expect(refused.status == 403)
+        }
     }
 }

@@ -80,7 +80,9 @@ extension ConfigMapper {
     private mutating func readSection(_ name: String, _ table: TOMLTable, into config: inout GatewayConfig) {
         let label = "[\(name)]"
         switch name {
-        case "server": config.server = read(table, into: config.server, label: label, fields: GatewayConfig.serverFields)
+        case "server":
+            config.server = read(table, into: config.server, label: label, fields: GatewayConfig.serverFields)
+            checkTLSPair(table, label: label)
         case "auth": config.auth = read(table, into: config.auth, label: label, fields: GatewayConfig.authFields)
         case "history": config.history = read(table, into: config.history, label: label, fields: GatewayConfig.historyFields)
         case "attachments":
@@ -89,6 +91,20 @@ extension ConfigMapper {
         case "engine": config.engine = read(table, into: config.engine, label: label, fields: GatewayConfig.engineFields)
         case "offline": config.offline = read(table, into: config.offline, label: label, fields: GatewayConfig.offlineFields)
         default: config.redis = read(table, into: config.redis, label: label, fields: GatewayConfig.redisFields)
+        }
+    }
+
+    /// TLS needs the certificate and its key: one of the two keys alone is `config.tls_incomplete`.
+    private mutating func checkTLSPair(_ table: TOMLTable, label: String) {
+        let (certificate, key) = ("tls_certificate_file", "tls_private_key_file")
+        switch (table[certificate], table[key]) {
+        case (let present?, nil):
+            fail("config.tls_incomplete", "'\(certificate)' in \(label) needs '\(key)' too (the certificate's private key)",
+                 at: present.keyPosition)
+        case (nil, let present?):
+            fail("config.tls_incomplete", "'\(key)' in \(label) needs '\(certificate)' too (the certificate it belongs to)",
+                 at: present.keyPosition)
+        default: break
         }
     }
 

@@ -33,6 +33,8 @@ extension GatewayConfig {
             .integer("drain_seconds", \.drainSeconds, range: 0...3600),
             .integer("ping_interval_seconds", \.pingIntervalSeconds, range: 0...86_400),
             .integer("pong_timeout_seconds", \.pongTimeoutSeconds, range: 1...86_400),
+            .optionalString("tls_certificate_file", \.tlsCertificateFile),
+            .optionalString("tls_private_key_file", \.tlsPrivateKeyFile),
         ]
     }
 
@@ -57,6 +59,7 @@ extension GatewayConfig {
             .strings("reject_claims", \.rejectClaims, check: checkClaimRule),
             .parsed("context_url", \.contextURL, parse: parseContextURL),
             .integer("context_timeout_seconds", \.contextTimeoutSeconds, range: 1...60),
+            .optionalString("hosts_claim", \.hostsClaim),
         ]
     }
 

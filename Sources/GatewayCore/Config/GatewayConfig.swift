@@ -74,6 +74,10 @@ public struct GatewayConfig: Sendable, Equatable {
         /// WebSocket paths whose authentication failures are answered the pyams_chat_ws way
         /// (upgrade, {"action":"logout","status":"FORBIDDEN"}, close 1008); other paths get 401.
         public var authFailureLogoutPaths: [String] = ["/ws/chat"]
+        /// PEM certificate (chain, leaf first) and its unencrypted PEM private key: with both set,
+        /// the port speaks HTTPS and wss only. Re-read on SIGHUP. Off by default.
+        public var tlsCertificateFile: String? = nil
+        public var tlsPrivateKeyFile: String? = nil
         public init() {}
     }
 
@@ -115,6 +119,10 @@ public struct GatewayConfig: Sendable, Equatable {
         public var contextURL: String? = nil
         /// Longest wait for the context service's answer (auth.context_timeout).
         public var contextTimeoutSeconds: Int = 5
+        /// Claim listing the hosts a token may use (array, or space-separated string), e.g. "hosts";
+        /// nil: tokens carry no hosts and `[hosts]` alone decides. A token with the claim may
+        /// use only the hosts it lists (and `[hosts]`, when declared, must grant them too).
+        public var hostsClaim: String? = nil
         public init() {}
 
         /// The secret used when nothing is configured. Never use it outside development.

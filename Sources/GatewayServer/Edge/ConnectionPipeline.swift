@@ -2,11 +2,14 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 
-/// How an accepted connection is set up: admission (connection limits), its clocks, the HTTP
-/// codec and the WebSocket upgrade. Everything a hostile client meets first is here.
+/// How an accepted connection is set up: admission (connection limits), TLS when configured, its
+/// clocks, the HTTP codec and the WebSocket upgrade. Everything a hostile client meets first is here.
 struct ConnectionPipeline: Sendable {
+    /// nil: plain HTTP and ws. Otherwise every connection is TLS (HTTPS and wss).
+    let tls: TLSCertificates?
     let http: HTTPAPI
     let webSocket: WebSocketEndpoint
     let admission: ConnectionAdmission
@@ -33,6 +36,11 @@ struct ConnectionPipeline: Sendable {
                 return
             }
             let operations = channel.pipeline.syncOperations
+            if let tls {
+                // The connection keeps the context it starts with, across a SIGHUP reload.
+                try operations.addHandler(PlainHTTPOnTLSPort())
+                try operations.addHandler(NIOSSLServerHandler(context: tls.current))
+            }
             let deadlines = ConnectionDeadlines(limits: limits, ticket: ticket)
             try operations.addHandler(deadlines)
             let setup = ConnectionSetup()

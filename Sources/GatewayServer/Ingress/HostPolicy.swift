@@ -2,22 +2,28 @@ import GatewayAuth
 import GatewayCore
 
 /// Which host a request acts on (where it publishes, whose history it reads, which events a
-/// connection receives). `[hosts]` maps each host to the principals whose tokens may use it
-/// ("*": any token); with it, host is an authorization boundary:
+/// connection receives), and whether the token may use it. Two sources can grant hosts, and a
+/// host must pass each one that applies:
 ///
-/// - With `[hosts]`: the requested host (event `host` or `?host=`, else `Origin`, else the
-///   default host) must be listed and granted to one of the token's principals (403
-///   `host.forbidden`); the default host, when not listed, is open to every token.
-/// - Without `[hosts]` (one site per gateway, the shipped setup): the requested host is used as
-///   before. Every event of a single-site deployment carries that one host, so a client naming
-///   another host reaches nothing; a gateway shared by several sites must declare `[hosts]`.
+/// - The token: with `[auth] hosts_claim`, a token carrying that claim may use only the hosts it
+///   lists; a request that names no host acts on the first of them.
+/// - `[hosts]`: maps each host to the principals whose tokens may use it ("*": any token). The
+///   requested host must be listed and granted to one of the token's principals; the default
+///   host, when not listed, is open to every token.
+///
+/// A mismatch is 403 `host.forbidden`. With neither (one site per gateway, the shipped setup)
+/// the requested host is used as it is: every event of a single-site deployment carries that one
+/// host, so a client naming another host reaches nothing; a gateway shared by several sites must
+/// declare `[hosts]` or issue tokens with the hosts claim.
 struct HostPolicy: Sendable {
     let defaultHost: String
     let grants: [String: [String]]
 
-    /// The host `identity` acts on, or 403 `host.forbidden`.
+    /// The host `identity` acts on (event `host` or `?host=`, else `Origin`, else the token's
+    /// first host, else the default host), or 403 `host.forbidden`.
     func resolve(explicit: String?, origin: String?, for identity: Identity) -> Result<String, GatewayError> {
-        let host = explicit ?? origin ?? defaultHost
+        let host = explicit ?? origin ?? identity.hosts?.first ?? defaultHost
+        if let tokenHosts = identity.hosts, !tokenHosts.contains(host) { return .failure(Self.forbidden(host)) }
         guard !grants.isEmpty else { return .success(host) }
         guard let allowed = grants[host] else {
             return host == defaultHost ? .success(host) : .failure(Self.forbidden(host))

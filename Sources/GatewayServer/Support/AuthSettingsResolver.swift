@@ -28,6 +28,7 @@ enum AuthSettingsResolver {
         settings.requireClaims = auth.requireClaims.compactMap(ClaimRule.init)
         settings.rejectClaims = auth.rejectClaims.compactMap(ClaimRule.init)
         settings.keptClaims = Array(Set(config.offline.claimByAlias.values)).sorted()
+        settings.hostsClaim = auth.hostsClaim
         return settings
     }
 }
