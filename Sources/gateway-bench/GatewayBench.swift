@@ -6,6 +6,7 @@ struct GatewayBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway-bench",
         abstract: "WebSocket fan-out load client for the Chat Gateway and nchan.",
-        subcommands: [FanoutCommand.self, PersonalCommand.self, IdleCommand.self, ReloadCommand.self, ClusterCommand.self]
+        subcommands: [FanoutCommand.self, PersonalCommand.self, IdleCommand.self, ReloadCommand.self, ClusterCommand.self,
+                      HostileCommand.self]
     )
 }

@@ -33,6 +33,14 @@ enum ProcessProbe {
         return kilobytes
     }
 
+    /// The most resident memory `pid` has had since it started (VmHWM, the kernel's high-water mark).
+    static func peakRSSKilobytes(pid: Int32) throws -> Int {
+        guard let kilobytes = rssKilobytes(statusPath: "/proc/\(pid)/status", field: "VmHWM:") else {
+            throw BenchError.serverProcessUnreadable(pid: pid)
+        }
+        return kilobytes
+    }
+
     /// Thousands of sockets need the soft open-file limit raised to the hard one (20,000 here).
     static func raiseOpenFileLimit() -> Int {
         var limit = rlimit()
@@ -45,10 +53,10 @@ enum ProcessProbe {
         return Int(limit.rlim_cur)
     }
 
-    private static func rssKilobytes(statusPath: String) -> Int? {
+    private static func rssKilobytes(statusPath: String, field: String = "VmRSS:") -> Int? {
         guard let status = try? String(contentsOfFile: statusPath, encoding: .utf8) else { return nil }
-        for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
-            return Int(line.dropFirst("VmRSS:".count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
+        for line in status.split(separator: "\n") where line.hasPrefix(field) {
+            return Int(line.dropFirst(field.count).trimmingCharacters(in: .whitespaces).split(separator: " ").first ?? "")
         }
         return nil
     }

@@ -147,9 +147,11 @@ final class Publisher: @unchecked Sendable {  // @unchecked: every `var` is used
         if stoppedSending { finishIfDone() } else { pump() }
     }
 
-    /// Called when a publishing connection dies: its request will never be answered. While
-    /// publishing, it is replaced (a server reload may close keep-alive connections); a server
-    /// that refuses the new connection ends the run.
+    /// Called when a publishing connection dies: its request will never be answered. Until
+    /// publishing stops it is replaced: a server reload may close keep-alive connections, and a
+    /// server at its connection limit closes connections that have not sent a request yet (the
+    /// hostile scenario), even before the run starts. A server that refuses the new connection
+    /// ends the run.
     func connectionLost(connection: PublishConnectionHandler, pendingRecipients: Int?, reason: String) {
         if let recipients = pendingRecipients {
             inFlight -= 1
@@ -158,7 +160,7 @@ final class Publisher: @unchecked Sendable {  // @unchecked: every `var` is used
             if summary.firstRejection == nil { summary.firstRejection = reason }
         }
         idle.removeAll { $0 === connection }
-        guard !stoppedSending, finished != nil else {
+        guard !stoppedSending else {
             finishIfDone()
             return
         }
@@ -169,7 +171,7 @@ final class Publisher: @unchecked Sendable {  // @unchecked: every `var` is used
             switch result {
             case .success(let replacement):
                 self.idle.append(replacement)
-                self.pump()
+                if self.finished != nil { self.pump() }   // not before the run has a plan
             case .failure(let error):
                 if self.summary.firstRejection == nil { self.summary.firstRejection = "cannot reconnect a publisher: \(error)" }
                 if self.idle.isEmpty && self.inFlight == 0 {

@@ -41,6 +41,16 @@ struct Report {
         fields.append((key, value))
     }
 
+    func value(_ key: String) -> ReportValue? { fields.first { $0.0 == key }?.1 }
+
+    func double(_ key: String) -> Double? {
+        switch value(key) {
+        case .double(let number)?: return number
+        case .int(let number)?: return Double(number)
+        default: return nil
+        }
+    }
+
     var jsonLine: String {
         "{" + fields.map { "\"\($0.0)\":\($0.1.json)" }.joined(separator: ",") + "}"
     }
