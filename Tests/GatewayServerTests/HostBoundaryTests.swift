@@ -164,4 +164,22 @@ import Testing
             #expect(refused.status == 403)
         }
     }
+
+    @Test func principalsFromTheContextServiceKeepTheTokensHosts() throws {
+        let service = try ContextServiceProcess(folder: ContextServiceTests.folder, users: [
+            "users:dora": ["principals": ["users:dora", "groups:staff"]],
+        ])
+        defer { service.stop() }
+        let gateway = try TestGateway { config in
+            config.auth.hostsClaim = "hosts"
+            config.auth.contextURL = service.url
+        }
+        defer { gateway.stop() }
+        let dora = try token("users:dora", publish: true, hosts: ["http://a.example"])
+        #expect(try gateway.publish(event(host: "http://a.example"), token: dora).status == 202)
+        // The identity merged with the service's principals still carries the token's hosts.
+        let elsewhere = try gateway.publish(event(host: "http://b.example"), token: dora)
+        #expect(elsewhere.status == 403, "\(elsewhere.text)")
+        #expect(elsewhere.errorCode == "host.forbidden")
+    }
 }

@@ -74,7 +74,7 @@ struct Authenticator: Sendable {
         let added = context.principals.filter { seen.insert($0).inserted }
         return Identity(id: identity.id, principals: identity.principals + added, title: identity.title ?? context.title,
                         canPublish: identity.canPublish, expiresAt: identity.expiresAt, keptClaims: identity.keptClaims,
-                        isAdmin: identity.isAdmin)
+                        isAdmin: identity.isAdmin, hosts: identity.hosts)
     }
 
     private static func now() -> Int { Int(Date().timeIntervalSince1970) }
