@@ -60,8 +60,11 @@ final class LatencyRecorders: @unchecked Sendable {
         var total = Histogram<UInt64>(lowestDiscernibleValue: 1, highestTrackableValue: 120_000_000, numberOfSignificantValueDigits: .three)
         var lastReceive: UInt64 = 0
         for loop in loops {
-            let recorder = NIOLoopBound(recorder(for: loop), eventLoop: loop)
-            let snapshot = try loop.submit { (recorder.value.histogram, recorder.value.lastReceiveNanos) }.wait()
+            // The recorder is read on its own loop (a NIOLoopBound made here, off the loop, traps).
+            let snapshot = try loop.submit { [self] in
+                let recorder = self.recorder(for: loop)
+                return (recorder.histogram, recorder.lastReceiveNanos)
+            }.wait()
             total.add(snapshot.0)
             lastReceive = Swift.max(lastReceive, snapshot.1)
         }

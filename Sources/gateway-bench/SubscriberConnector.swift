@@ -104,7 +104,8 @@ final class SubscriberConnector: Sendable {
         let source: SocketAddress
         do { source = try sourceAddress(for: index) } catch { return loop.makeFailedFuture(error) }
         // Settled on `loop` only (the channel's loop: initializer, timeout, connect callbacks).
-        let outcome = NIOLoopBound(UpgradeOutcome(promise: loop.makePromise(of: Void.self)), eventLoop: loop)
+        // Made here, off the loop: a box the value is sent into (NIOLoopBound.init would trap).
+        let outcome = NIOLoopBoundBox.makeBoxSendingValue(UpgradeOutcome(promise: loop.makePromise(of: Void.self)), eventLoop: loop)
         let stats = self.stats
         let recorders = self.recorders
         let bootstrap = ClientBootstrap(group: loop)
