@@ -7,6 +7,7 @@
 #   libgd-dev       the thumbnailer plugin (PNG, JPEG, GIF)
 #   redis-server    a real Redis for the ingress tests
 #   libcurl4-openssl-dev  the smtp, webhook and telegram messenger plugins (SMTP+STARTTLS+AUTH, HTTPS)
+#   curl            a client this project did not write, for the batch publish test
 #   pkg-config      SwiftPM finds the libraries above through it
 #   chromium        the browser tests drive the chat page and the admin console in it (headless)
 #   openssl, curl   the TLS tests make certificates with the openssl CLI and call HTTPS with curl
