@@ -7,10 +7,10 @@
 #   libgd-dev       the thumbnailer plugin (PNG, JPEG, GIF)
 #   redis-server    a real Redis for the ingress tests
 #   libcurl4-openssl-dev  the smtp, webhook and telegram messenger plugins (SMTP+STARTTLS+AUTH, HTTPS)
-#   curl            a client this project did not write, for the batch publish test
 #   pkg-config      SwiftPM finds the libraries above through it
 #   chromium        the browser tests drive the chat page and the admin console in it (headless)
-#   openssl, curl   the TLS tests make certificates with the openssl CLI and call HTTPS with curl
+#   openssl, curl   the TLS tests make certificates with the openssl CLI and call HTTPS with curl;
+#                   the batch publish test posts with curl (a client this project did not write)
 # and from PyPI:
 #   playwright      drives Debian's chromium (executable_path; it never downloads a browser)
 #   pyams_chat      (in its own venv, see below) the end-to-end test publishes with its real ChatMessage.send()
