@@ -45,7 +45,9 @@ import Testing
             (nil, #"{"category":"c"}"#, 401, "auth.missing_token"),
             (reader, #"{"category":"c","target":{"principals":["a"]}}"#, 403, "auth.publish_forbidden"),
             (publisher, #"{"category":"c""#, 400, "event.invalid_json"),
-            (publisher, #"[1,2]"#, 400, "event.not_object"),
+            // (An array is a batch: PublishBatchTests. Any other non-object is refused.)
+            (publisher, #""just a string""#, 400, "event.not_object"),
+            (publisher, #"[]"#, 400, "event.batch_empty"),
             (publisher, #"{"message":"no category","target":{"principals":["a"]}}"#, 400, "event.missing_category"),
             (publisher, #"{"category":"c","colour":"red","target":{"principals":["a"]}}"#, 400, "event.unknown_field"),
             (publisher, #"{"category":"c","title":7,"target":{"principals":["a"]}}"#, 400, "event.field_type"),
