@@ -42,7 +42,9 @@ final class CheckingEngine: EventEngine {
         }
     }
 
-    func signal(_ event: OutboundEvent) {}
+    func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
+        completion(.success(()))
+    }
     func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
     func recentEvents(for reader: Recipient, sinceTimestamp: String?, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
     var health: EngineHealth { .ok }

@@ -35,7 +35,9 @@ final class CountingEngine: EventEngine {
     private let counter = ManagedAtomic<Int64>(0)
     func nextEventId() throws(GatewayError) -> Int64 { counter.wrappingIncrementThenLoad(ordering: .relaxed) }
     func publish(_ event: OutboundEvent) throws(GatewayError) {}
-    func signal(_ event: OutboundEvent) {}
+    func signal(_ event: OutboundEvent, completion: @escaping @Sendable (Result<Void, GatewayError>) -> Void) {
+        completion(.success(()))
+    }
     func events(after id: Int64, for reader: Recipient, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
     func recentEvents(for reader: Recipient, sinceTimestamp: String?, limit: Int) throws(GatewayError) -> [RecordedEvent] { [] }
     var health: EngineHealth { .ok }
