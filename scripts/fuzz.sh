@@ -11,7 +11,7 @@
 # Each target runs for the given time on its committed seeds (Fuzz/Corpus/<name>) and kept
 # crash inputs (Fuzz/Regressions/<name>), plus what earlier runs found (.build-fuzz/corpus/<name>).
 # A crash (a trap, a failed check, an AddressSanitizer report), memory over 2 GB or an input
-# running over 10 s fails the script;
+# running over 60 s fails the script;
 # the input is saved in .build-fuzz/findings/<name>/ and printed. Fix the bug, then keep the
 # input: copy it to Fuzz/Regressions/<name>/ and add a test for it in the normal suite.
 set -euo pipefail

@@ -36,6 +36,48 @@ import Testing
         }
     }
 
+    /// The second finding: a bare LF inside a header value. MultipartKit ends header lines at
+    /// CR LF only, so after `Content-Type: image/="a \n` + CR LF it reads the PNG's 0x89 as the
+    /// next header name and trapped; the guard had taken the bare LF for a line end.
+    @Test func bareLFInHeaderValueThenBinaryIsRefusedNotACrash() throws {
+        let input = Array(try Data(contentsOf: Self.regressions.appendingPathComponent("bare-lf-in-header-value")))
+        let newline = try #require(input.firstIndex(of: UInt8(ascii: "\n")))
+        let contentType = String(decoding: input[1..<newline], as: UTF8.self)
+        let boundary = try #require(MultipartFileExtractor.boundary(fromContentType: contentType))
+        let body = Array(input[(newline + 1)...])
+        for chunkSize in [Int(input[0]) + 1, 1, 2, 3, 5, 16, body.count] {
+            #expect(Self.refusal(body, boundary: boundary, chunkSize: chunkSize) == "attachment.bad_multipart", "chunks of \(chunkSize)")
+        }
+    }
+
+    /// A bare LF in a header value does not end the header block wherever the body is cut; a
+    /// well-formed part after such a value still uploads (MultipartKit keeps the LF in the value).
+    @Test func bareLFInHeaderValueDoesNotEndTheLine() throws {
+        let refused = Array("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nX-Note: a\n\r\n\u{89}PNG\r\n\r\ndata\r\n--B--\r\n".utf8)
+        for cut in 0...refused.count {
+            let extractor = MultipartFileExtractor(boundary: "B")
+            var code: String?
+            for part in [refused[..<cut], refused[cut...]] {
+                do { _ = try extractor.feed(ByteBuffer(bytes: part)) } catch { code = error.code; break }
+            }
+            #expect(code == "attachment.bad_multipart", "cut at \(cut)")
+        }
+        let accepted = Array("--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\nX-Note: a\nb\r\n\r\ndata\r\n--B--\r\n".utf8)
+        for chunkSize in [1, 3, accepted.count] {
+            let extractor = MultipartFileExtractor(boundary: "B")
+            var file: [UInt8] = []
+            var offset = 0
+            while offset < accepted.count {
+                let end = min(offset + chunkSize, accepted.count)
+                var bytes = try extractor.feed(ByteBuffer(bytes: accepted[offset..<end]))
+                file += bytes.readBytes(length: bytes.readableBytes) ?? []
+                offset = end
+            }
+            #expect(file == Array("data".utf8), "chunks of \(chunkSize)")
+            #expect(extractor.fileComplete)
+        }
+    }
+
     @Test func nonASCIIHeaderNameIsRefusedWhereverTheChunksAreCut() {
         let body = Array("--B\r\nContent-Disposition: form-data; name=\"file\"\r\nX-\u{e9}: 1\r\n\r\ndata\r\n--B--\r\n".utf8)
         for cut in 0...body.count {

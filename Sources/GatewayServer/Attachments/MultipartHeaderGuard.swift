@@ -14,8 +14,12 @@ import NIOCore
 /// Header names are ASCII tokens (RFC 7578, RFC 2045), so any such byte is a malformed body. The
 /// scan is a superset of where MultipartKit reads header names: a header block starts after any
 /// line "--<boundary>" (MultipartKit needs CRLF before it, except in the preamble) and ends at
-/// its empty line; a name runs from a line's start to its ':' or CR. Header values (UTF-8 file
-/// names) and part bodies are not touched. State carries over between chunks.
+/// its empty line; a name runs from a line's start to its ':' or CR. Inside a header block a line
+/// ends where MultipartKit ends it: at CR LF. A bare LF is part of a header value there (a second
+/// fuzz finding: `Content-Type: image/="a \n` then CR LF and a PNG body — a scan that took the
+/// bare LF for a line end saw the CR LF as the block's empty line, while MultipartKit read the
+/// PNG's 0x89 as a header name byte and trapped). Header values (UTF-8 file names) and part
+/// bodies are not touched. State carries over between chunks.
 ///
 /// It also bounds a header block's raw size (`limit` bytes): MultipartKit keeps an unfinished
 /// header in memory and copies it whole on every chunk, so an endless header costs memory and
@@ -35,6 +39,8 @@ struct MultipartHeaderGuard {
     private var inHeaders = false
     private var atLineStart = false
     private var inName = false
+    /// The last header-block byte was a CR: a LF now ends the line.
+    private var afterCR = false
     private var headerBlockBytes = 0
     private let limit: Int
 
@@ -71,7 +77,8 @@ struct MultipartHeaderGuard {
                         return .nonASCIIName
                     }
                 }
-                if byte == UInt8(ascii: "\n") { atLineStart = true }
+                if byte == UInt8(ascii: "\n") && afterCR { atLineStart = true }
+                afterCR = byte == UInt8(ascii: "\r")
                 index += 1
                 continue
             }
@@ -83,6 +90,7 @@ struct MultipartHeaderGuard {
                 inHeaders = true
                 atLineStart = true
                 inName = false
+                afterCR = false
                 headerBlockBytes = 0
             }
             index += 1
