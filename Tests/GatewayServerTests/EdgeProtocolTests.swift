@@ -6,9 +6,9 @@ import Testing
 /// and the multipart part-header limit — each checked with raw bytes on a socket.
 @Suite struct EdgeProtocolTests {
     /// Upgrades a raw socket; returns it with the 101 consumed.
-    private func upgraded(_ gateway: TestGateway) throws -> RawSocket {
+    private func upgraded(_ gateway: TestGateway, token: String? = nil) throws -> RawSocket {
         let socket = try RawSocket(port: gateway.port)
-        let token = gateway.token("alice")
+        let token = token ?? gateway.token("alice")
         #expect(socket.send("GET /ws?token=\(token) HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
             + "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"))
         var head: [UInt8] = []
@@ -33,17 +33,45 @@ import Testing
 
     /// The close code of the first close frame in what the server sent (server frames are unmasked).
     private func closeCode(in bytes: [UInt8]) -> Int? {
+        closeCodes(in: bytes).first
+    }
+
+    /// The close codes of every close frame in what the server sent, in order.
+    private func closeCodes(in bytes: [UInt8]) -> [Int] {
+        var codes: [Int] = []
         var index = 0
         while index + 2 <= bytes.count {
             let opcode = bytes[index] & 0x0F
             let length = Int(bytes[index + 1] & 0x7F)
-            guard length < 126 else { return nil }
+            guard length < 126 else { return codes }
             if opcode == 0x8, length >= 2, index + 4 <= bytes.count {
-                return Int(bytes[index + 2]) << 8 | Int(bytes[index + 3])
+                codes.append(Int(bytes[index + 2]) << 8 | Int(bytes[index + 3]))
             }
             index += 2 + length
         }
-        return nil
+        return codes
+    }
+
+    /// After the server's close (1007 here), a publish from the client is not routed, and a
+    /// framing violation ends the connection without a second close frame.
+    @Test func afterTheServersCloseNothingIsRoutedAndNoSecondCloseIsSent() async throws {
+        let gateway = try TestGateway()
+        defer { gateway.stop() }
+        let bob = try await gateway.connect(gateway.token("bob"))
+        let socket = try upgraded(gateway, token: gateway.token("alice", publish: true))
+        var bytes = [UInt8]([0x81, 0x84, 1, 2, 3, 4] + zip([0x7B, 0xC3, 0x28, 0x7D] as [UInt8], [1, 2, 3, 4] as [UInt8]).map { $0 ^ $1 })
+        bytes += frame(#"{"type":"publish","ref":"late","event":{"category":"c","message":"late","target":{"principals":["bob"]}}}"#)
+        bytes += frame(#"{"type":"typing"}"#, masked: false)
+        _ = bytes.withUnsafeBytes { send(socket.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        let answer = try #require(await socket.readUntilClosed(seconds: 20), "connection not closed")
+        #expect(closeCodes(in: answer) == [1007], "close frames sent: \(closeCodes(in: answer))")
+        #expect(!String(decoding: answer, as: UTF8.self).contains("ack"), "the late publish was acknowledged")
+        // Every frame above was read before the close; a marker published now must be bob's first event.
+        let marker = try gateway.publish(#"{"category":"c","message":"marker","target":{"principals":["bob"]}}"#,
+                                         token: gateway.token("pub", publish: true))
+        #expect(marker.status == 202)
+        #expect(try await bob.nextJSON().view["message"].string == "marker")
+        try await bob.expectSilence(for: .milliseconds(500))
     }
 
     @Test func rsvBitsAndUnmaskedFramesClose1002() async throws {

@@ -209,10 +209,18 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
         context.fireChannelWritabilityChanged()
     }
 
-    /// The drain (SIGTERM) asks every connection to finish: a WebSocket says "going away".
+    /// The drain (SIGTERM) asks every connection to finish: a WebSocket says "going away". A
+    /// framing violation (WebSocketFrameRules) ends it with 1002.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             close(code: .goingAway, reason: "gateway shutting down")
+            return
+        }
+        if let violation = event as? WebSocketFramingViolation {
+            // After our own close frame, no second one: the peer broke framing, so stop waiting.
+            if closing { context.close(promise: nil) } else {
+                close(code: .protocolError, reason: violation.reason, immediately: true)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)

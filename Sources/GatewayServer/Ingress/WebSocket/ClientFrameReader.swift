@@ -37,6 +37,9 @@ final class ClientFrameReader: ChannelInboundHandler, RemovableChannelHandler {
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
+            // After the server's close frame the session is over: a publish now would be routed
+            // without its ack reaching the client, which might then send it again.
+            guard !connection.closing else { return }
             var data = frame.unmaskedData
             let bytes = data.readBytes(length: data.readableBytes) ?? []
             guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -4,10 +4,13 @@ import NIOWebSocket
 /// RFC 6455 rules NIO's frame decoder leaves to the application, checked on every raw frame
 /// before fragments are put together: no extension is negotiated, so any RSV bit is an error
 /// (§5.2), and every client frame must be masked (§5.1). Both close with 1002 (protocol error).
+///
+/// The close itself is the connection's (ClientConnection owns whether a close frame was sent):
+/// this handler only tells it, so a peer that breaks framing after the server's own close gets
+/// no second close frame.
 final class WebSocketFrameRules: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias InboundOut = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
 
     private var failed = false
 
@@ -23,14 +26,15 @@ final class WebSocketFrameRules: ChannelInboundHandler, RemovableChannelHandler 
         }
     }
 
-    /// Close 1002 at once: a peer that breaks framing gets no close handshake wait.
+    /// Nothing more is read from this peer; the connection closes with 1002 at once (a peer that
+    /// breaks framing gets no close handshake wait).
     private func fail(context: ChannelHandlerContext, reason: String) {
         failed = true
-        var buffer = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
-        buffer.write(webSocketErrorCode: .protocolError)
-        buffer.writeString(reason)
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: buffer)))
-            .whenComplete { _ in channel.close(promise: nil) }
+        context.fireUserInboundEventTriggered(WebSocketFramingViolation(reason: reason))
     }
+}
+
+/// Sent down the pipeline when a client breaks RFC 6455 framing; ClientConnection closes with 1002.
+struct WebSocketFramingViolation {
+    let reason: String
 }
