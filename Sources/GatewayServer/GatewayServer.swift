@@ -57,11 +57,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let history = try HistoryStore(path: config.resolvePath(config.history.path), perPrincipal: config.history.perRecipient,
                                        logger: logger)
         // A certificate that cannot be served stops the start here, before any port is opened.
-        if let certificate = config.server.tlsCertificateFile, let key = config.server.tlsPrivateKeyFile {
-            tls = try TLSCertificates(certificatePath: config.resolvePath(certificate), privateKeyPath: config.resolvePath(key))
-        } else {
-            tls = nil
-        }
+        tls = try TLSCertificates.configured(by: config)
         ConnectionAdmission.raiseOpenFileLimit()
         admission = ConnectionAdmission(
             maxConnections: config.server.maxConnections > 0 ? config.server.maxConnections : ConnectionAdmission.derivedMaxConnections(),

@@ -3,6 +3,7 @@
 import ArgumentParser
 import Foundation
 import GatewayCore
+import GatewayServer
 import Logging
 
 #if canImport(Glibc)
@@ -52,6 +53,14 @@ struct CheckCommand: ParsableCommand {
         case .failure(let errors):
             for error in errors.errors { printError("\(error)") }  // already "file:line:column: code: message"
             printError("\(config): \(errors.errors.count) error(s); no plugin was loaded")
+            throw ExitCode.failure
+        }
+
+        // TLS files are read as a start reads them: a bad pair is found here, not at the next start.
+        do {
+            if let serial = try checkTLSFiles(of: configuration) { print("\(config): TLS certificate serial \(serial)") }
+        } catch {
+            printError("\(config): \(error.code): \(error.message)")
             throw ExitCode.failure
         }
 

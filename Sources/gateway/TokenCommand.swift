@@ -4,6 +4,7 @@ import ArgumentParser
 import Foundation
 import GatewayAuth
 import GatewayCore
+import GatewayJSON
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -45,10 +46,14 @@ struct TokenCommand: ParsableCommand {
     @Option(name: .customLong("claim"), help: "An extra string claim NAME=VALUE, e.g. email=bob@example.org (repeatable).")
     var claims: [String] = []
 
+    @Option(name: .customLong("host"), help: "A host the token may use, e.g. https://a.example (repeatable; needs [auth] hosts_claim).")
+    var hosts: [String] = []
+
     func validate() throws {
         if sub.isEmpty { throw ValidationError("--sub must not be empty") }
         if TokenMinter.parseTTL(ttl) == nil { throw ValidationError("--ttl must look like 30s, 15m, 1h, 7d or a number of seconds") }
         if principals.contains(where: \.isEmpty) { throw ValidationError("--principal must not be empty") }
+        if hosts.contains(where: \.isEmpty) { throw ValidationError("--host must not be empty") }
     }
 
     func run() throws {
@@ -79,13 +84,27 @@ struct TokenCommand: ParsableCommand {
             }
             extra[parts[0]] = parts[1]
         }
-        let token = TokenMinter.hs256(
-            secret: secret.secret, subject: sub, principals: principals, title: title, publish: publish,
+        let claimSet = TokenMinter.standardClaims(
+            subject: sub, principals: principals, title: title, publish: publish,
             ttlSeconds: TokenMinter.parseTTL(ttl) ?? 3600, now: Int(time(nil)),
             principalsClaim: auth.principalsClaim, publishClaim: auth.publishClaim, publishScope: auth.publishScope,
-            titleClaim: auth.titleClaim, extraClaims: extra, admin: admin, adminClaim: auth.adminClaim,
-            adminScope: auth.adminScope)
-        print(token)
+            titleClaim: auth.titleClaim, admin: admin, adminClaim: auth.adminClaim, adminScope: auth.adminScope)
+        for (name, value) in extra.sorted(by: { $0.key < $1.key }) { claimSet.set(name, value) }
+        if !hosts.isEmpty {
+            // Without [auth] hosts_claim the server would ignore the hosts: refuse rather than
+            // mint a token that looks restricted and is not.
+            guard let hostsClaim = auth.hostsClaim else {
+                printError("--host needs [auth] hosts_claim in \(config): the server reads a token's hosts from that claim")
+                throw ExitCode(2)
+            }
+            claimSet.set(hostsClaim, .strings(hosts))
+        }
+        do {
+            print(try TokenMinter.sign(claims: claimSet, with: .hs256(secret: secret.secret)))
+        } catch {
+            printError(error.description)
+            throw ExitCode(2)
+        }
     }
 
     private func printError(_ text: String) {

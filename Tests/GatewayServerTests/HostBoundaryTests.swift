@@ -143,6 +143,41 @@ import Testing
         #expect(try gateway.publish(event(host: "http://b.example"), token: gateway.token("app", publish: true)).status == 202)
     }
 
+    /// `gateway token --host` mints the claim the server reads (`[auth] hosts_claim`), and
+    /// refuses to mint one the server would ignore.
+    @Test func theTokenCommandMintsTheHostsClaim() throws {
+        let gateway = try TestGateway { $0.auth.hostsClaim = "site_hosts" }
+        defer { gateway.stop() }
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("token-command-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        func mint(_ config: String, _ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+            try config.write(toFile: folder + "/gateway.conf", atomically: true, encoding: .utf8)
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: TestGateway.productsDirectory + "/gateway")
+            process.arguments = ["token", "--config", folder + "/gateway.conf"] + arguments
+            let out = Pipe(), err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            try process.run()
+            let outText = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            let errText = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return (process.terminationStatus, outText.trimmingCharacters(in: .whitespacesAndNewlines), errText)
+        }
+        let withClaim = "[auth]\nhs256_secret = \"\(TestGateway.secret)\"\nhosts_claim = \"site_hosts\"\n"
+        let minted = try mint(withClaim, ["--sub", "a-app", "--publish", "--host", "http://a.example"])
+        #expect(minted.status == 0, "\(minted.err)")
+        #expect(try gateway.publish(event(host: "http://a.example"), token: minted.out).status == 202)
+        #expect(try gateway.publish(event(host: "http://b.example"), token: minted.out).errorCode == "host.forbidden")
+
+        let withoutClaim = "[auth]\nhs256_secret = \"\(TestGateway.secret)\"\n"
+        let refused = try mint(withoutClaim, ["--sub", "a-app", "--host", "http://a.example"])
+        #expect(refused.status == 2)
+        #expect(refused.out.isEmpty)
+        #expect(refused.err.contains("hosts_claim"), "\(refused.err)")
+    }
+
     @Test func theClaimAndTheHostsTableMustBothAllowAHost() async throws {
         let gateway = try TestGateway { config in
             config.auth.hostsClaim = "hosts"

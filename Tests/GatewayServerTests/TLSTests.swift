@@ -100,7 +100,7 @@ import Glibc
         #expect(health.status == 200)
     }
 
-    @Test func aMissingOrMismatchedCertificateStopsTheStartWithAStableCode() throws {
+    @Test func aMissingOrMismatchedCertificateStopsTheStartAndFailsTheCheckWithAStableCode() throws {
         let folder = try TLSFolder()
         let first = try folder.certificate("first", serial: "1001")
         let second = try folder.certificate("second", serial: "2002")
@@ -129,7 +129,18 @@ import Glibc
             #expect(run.status != 0, "\(code): the gateway started")
             #expect(run.errorOutput.contains(code), "expected \(code) in: \(run.errorOutput)")
             #expect(!run.output.contains("gateway listening"), "\(code): a port was opened")
+            // `gateway check` finds the same problem without starting.
+            let check = try ExternalCommand.run([TestGateway.productsDirectory + "/gateway", "check", "--config", config],
+                                                timeoutSeconds: 120)
+            #expect(check.status != 0, "\(code): gateway check passed")
+            #expect(check.errorOutput.contains(code), "gateway check: expected \(code) in: \(check.errorOutput)")
         }
+        let good = folder.path + "/gateway-good.conf"
+        try "[server]\nlisten = \"127.0.0.1:0\"\n\(first.serverLines)\n[auth]\nhs256_secret = \"\(TestGateway.secret)\"\n"
+            .write(toFile: good, atomically: true, encoding: .utf8)
+        let check = try ExternalCommand.run([TestGateway.productsDirectory + "/gateway", "check", "--config", good], timeoutSeconds: 120)
+        #expect(check.status == 0, "\(check.errorOutput)")
+        #expect(check.output.contains("TLS certificate serial 1001"), "\(check.output)")
     }
 }
 

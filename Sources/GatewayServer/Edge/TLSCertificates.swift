@@ -91,3 +91,18 @@ final class TLSCertificates: Sendable {
         var description: String { reason }
     }
 }
+
+extension TLSCertificates {
+    /// The configured pair loaded as a start would load it, or nil when TLS is off: the one place
+    /// that reads `[server] tls_certificate_file` and `tls_private_key_file`.
+    static func configured(by config: GatewayConfig) throws(GatewayError) -> TLSCertificates? {
+        guard let certificate = config.server.tlsCertificateFile, let key = config.server.tlsPrivateKeyFile else { return nil }
+        return try TLSCertificates(certificatePath: config.resolvePath(certificate), privateKeyPath: config.resolvePath(key))
+    }
+}
+
+/// For `gateway check`: loads the TLS pair as a start would (same errors, same codes) and
+/// returns the certificate's serial in hex, or nil when TLS is off.
+public func checkTLSFiles(of config: GatewayConfig) throws(GatewayError) -> String? {
+    try TLSCertificates.configured(by: config)?.serial
+}
