@@ -12,7 +12,8 @@
 # BENCH_SCRATCH (SwiftPM scratch path, default .build-bench), BENCH_OUT (JSON lines file),
 # SKIP_BUILD=1 (use the binaries already in the scratch path), RATE_PERSONAL (events/s of the
 # fixed-rate personal run, default 2000), ONLY=chat (only the three chat scenarios of issue 14:
-# personal max, personal at RATE_PERSONAL, fan-out SUBS_SMALL x RATE_LATENCY).
+# personal max, personal at RATE_PERSONAL, fan-out SUBS_SMALL x RATE_LATENCY) and issue 12's
+# rooms scenario (ROOMS rooms of MEMBERS members, default 1000 x 10, at RATE_ROOMS events/s, 200).
 #
 # The chat scenarios run against nchan, the gateway with history (shipped config) and a second
 # gateway with `[history] enabled = false`; its figures appear as "<scenario>-history-off",
@@ -32,6 +33,9 @@ gateway_port=${GATEWAY_PORT:-18090}
 gateway_off_port=${GATEWAY_OFF_PORT:-18091}
 gateway_nohist_port=${GATEWAY_NOHIST_PORT:-18092}
 rate_personal=${RATE_PERSONAL:-2000}
+rooms=${ROOMS:-1000}
+members=${MEMBERS:-10}
+rate_rooms=${RATE_ROOMS:-200}
 only=${ONLY:-all}
 server_cpu=0
 client_cpu=1
@@ -235,6 +239,11 @@ chat "personal-${users}-max" personal --users "$users" --rate 0 --duration "$dur
 chat "personal-${users}-rate${rate_personal}" personal --users "$users" --rate "$rate_personal" --duration "$duration" \
     --publish-connections 32
 chat "fanout-${subs_small}-rate${rate_latency}" fanout --subscribers "$subs_small" --rate "$rate_latency" --duration "$duration"
+# Issue 12: rooms next to the personal figures. ROOMS rooms of MEMBERS members (every member its
+# own connection), one event per room, round-robin, at RATE_ROOMS events/s. On nchan a room is a
+# channel (no membership check, unread count or unread frame): a lower bound, not a peer.
+both "rooms-${rooms}x${members}-rate${rate_rooms}" rooms --rooms "$rooms" --members "$members" --rate "$rate_rooms" \
+    --duration "$duration"
 if [[ $only == chat ]]; then with_rest=0; else with_rest=1; fi
 
 if ((with_rest)); then

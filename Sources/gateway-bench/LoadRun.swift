@@ -14,6 +14,11 @@ struct LoadShape: Sendable {
     var broadcast: Bool
     /// Outstanding-events window when --rate 0 and no --window is given.
     var defaultWindowEvents: Int
+    /// When not broadcast: given the subscribers that connected, how many of them an event to
+    /// an audience reaches (nil: one, the personal case).
+    var recipientCounter: (@Sendable (_ connected: [Int]) -> @Sendable (Audience) -> Int)? = nil
+    /// Recipients of a typical event, to size the outstanding-deliveries window (not broadcast).
+    var typicalRecipients = 1
 }
 
 /// Something that runs alongside the publishing window (the reload scenario's SIGHUPs).
@@ -58,14 +63,22 @@ struct LoadRun {
 
         let indices = connected.connectedIndices
         let windowEvents = load.window ?? (load.rate > 0 ? Int.max / 4 : shape.defaultWindowEvents)
-        let perEvent = shape.broadcast ? indices.count : 1
+        let perEvent = shape.broadcast ? indices.count : shape.typicalRecipients
+        let recipientsNow: @Sendable (Audience) -> Int
+        if shape.broadcast {
+            recipientsNow = { @Sendable _ in stats.liveConnections.load(ordering: .relaxed) }
+        } else if let counter = shape.recipientCounter {
+            recipientsNow = counter(indices)
+        } else {
+            recipientsNow = { @Sendable _ in 1 }
+        }
         let plan = PublishPlan(
             rate: load.rate,
             durationSeconds: load.duration,
             maxOutstandingDeliveries: windowEvents >= Int.max / 4 ? Int.max : windowEvents * perEvent,
             padding: String(repeating: "p", count: load.payloadPadding),
             audience: { shape.eventAudience($0, indices) },
-            recipientsNow: shape.broadcast ? { @Sendable in stats.liveConnections.load(ordering: .relaxed) } : { @Sendable in 1 }
+            recipientsNow: recipientsNow
         )
         let cpu = try CPUWindow(serverPid: connection.serverPid)
         sideEffect?.start(on: group.next())

@@ -25,8 +25,8 @@ struct PublishPlan: Sendable {
     var padding: String
     /// Audience of event number `sequence`.
     var audience: @Sendable (Int) -> Audience
-    /// Deliveries an event sent now should produce.
-    var recipientsNow: @Sendable () -> Int
+    /// Deliveries an event to this audience, sent now, should produce.
+    var recipientsNow: @Sendable (Audience) -> Int
 }
 
 /// Publishes over a few keep-alive HTTP/1.1 connections, one request in flight on each, at a
@@ -126,7 +126,7 @@ final class Publisher: @unchecked Sendable {  // @unchecked: every `var` is used
         if summary.firstSendNanos == 0 { summary.firstSendNanos = sentAt }
         summary.lastSendNanos = sentAt
         let body = target.publishBody(for: audience, sequence: sequence, sentAtNanos: sentAt, padding: plan.padding)
-        let recipients = plan.recipientsNow()
+        let recipients = plan.recipientsNow(audience)
         summary.expectedDeliveries += recipients
         sequence += 1
         inFlight += 1

@@ -14,6 +14,12 @@ enum Audience: Sendable {
     case fanout
     /// One personal user, `user-<index>`.
     case user(Int)
+    /// A room's members. On the gateway the room (created by RoomSetup, id `id`) is the target
+    /// and its members join by membership, as `.user`; on nchan it is channel `…-room-<index>`
+    /// that its members subscribe to (no membership, unread or presence work: a lower bound).
+    case room(index: Int, id: String)
+    /// A subscriber who is user `user` and a member of room `room`.
+    case member(user: Int, room: Int)
 }
 
 struct ServerTarget {
@@ -37,8 +43,10 @@ struct ServerTarget {
             switch audience {
             case .fanout:
                 token = minter.token(subject: "bench-sub", principals: [Self.fanoutPrincipal])
-            case .user(let index):
+            case .user(let index), .member(user: let index, room: _):
                 token = minter.token(subject: "user-\(index)", principals: ["user-\(index)"])
+            case .room(let index, _):
+                preconditionFailure("gateway room \(index): members subscribe as .member, by membership")
             }
             headers.add(name: "Authorization", value: "Bearer \(token)")
             return ("/ws", headers)
@@ -71,7 +79,9 @@ struct ServerTarget {
         let principal: String
         switch audience {
         case .fanout: principal = Self.fanoutPrincipal
-        case .user(let index): principal = "user-\(index)"
+        case .user(let index), .member(user: let index, room: _): principal = "user-\(index)"
+        case .room(_, let id):
+            return "{\"category\":\"bench\",\"action\":\"notify\",\"message\":\"x\(padding)\",\"target\":{\"rooms\":[\"\(id)\"]},\"data\":{\"bench_seq\":\(sequence),\"bench_ts\":\(sentAtNanos)}}"
         }
         return "{\"category\":\"bench\",\"action\":\"notify\",\"message\":\"x\(padding)\",\"target\":{\"principals\":[\"\(principal)\"]},\"data\":{\"bench_seq\":\(sequence),\"bench_ts\":\(sentAtNanos)}}"
     }
@@ -80,6 +90,7 @@ struct ServerTarget {
         switch audience {
         case .fanout: return channel
         case .user(let index): return "\(channel)-user-\(index)"
+        case .room(let index, _), .member(user: _, room: let index): return "\(channel)-room-\(index)"
         }
     }
 }
