@@ -16,7 +16,7 @@ fi
 # The suites below run on their own afterwards, one at a time: they start several processes,
 # count CPU ticks or allocations, or wait on batched timers, and failed intermittently when the
 # rest of the suite ran beside them (see the closing note of 2026-12-01).
-isolated=(HostileClientTests ClusterFaultTests ClusterDeliveryTests ClusterIngressTests RedisEngineTests RoomTests ScriptedFlowTests AllocationBudgetTests PyamsEndToEndTests BrowserTests)
+isolated=(HostileClientTests ClusterFaultTests ClusterDeliveryTests ClusterIngressTests ClusterRoomTests RedisEngineTests RoomTests ScriptedFlowTests AllocationBudgetTests PyamsEndToEndTests BrowserTests)
 skip_isolated="$(IFS='|'; echo "${isolated[*]}")"
 swift test --skip-build --experimental-maximum-parallelization-width 8 --skip "$skip_isolated"
 for suite in "${isolated[@]}"; do

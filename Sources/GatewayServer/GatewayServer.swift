@@ -29,7 +29,9 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
     private let fanOut: FanOut
     private let engine: any EventEngine
     private let pipeline: EventPipeline
-    private let roomStore: RoomStore
+    private let roomStore: any RoomStore
+    /// Rooms and presence in Redis (redis engine); nil with the memory engine (SQLite, this node).
+    private let redisRooms: RedisRooms?
     private let presence: RoomPresence
     private let http: HTTPAPI
     private let webSocket: WebSocketEndpoint
@@ -102,9 +104,21 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let attachments = AttachmentService(
             store: try AttachmentStore(directory: config.resolvePath(config.attachments.directory), history: history, logger: logger),
             chain: chain, logger: logger)
-        roomStore = try RoomStore(history: history, logger: logger)
+        let directory: any PresenceDirectory
+        if config.engine.kind == "redis" {
+            // Several nodes: rooms and presence shared in Redis, so every node sees the same.
+            let redisRooms = RedisRooms(endpoint: config.redis.url, presenceTTLSeconds: config.engine.presenceTTLSeconds, logger: logger)
+            redisRooms.start()
+            self.redisRooms = redisRooms
+            roomStore = redisRooms.store
+            directory = redisRooms.presence
+        } else {
+            redisRooms = nil
+            roomStore = try SQLiteRoomStore(history: history, logger: logger)
+            directory = LocalPresence(isOnline: { fanOut.isOnline($0) })
+        }
         let rooms = RoomService(store: roomStore, engine: engine, logger: logger)
-        presence = RoomPresence(changes: presenceChanges, store: roomStore, engine: engine, online: { fanOut.isOnline($0) },
+        presence = RoomPresence(changes: presenceChanges, store: roomStore, directory: directory, engine: engine,
                                 pool: blockingPool, defaultHost: config.server.defaultHost, logger: logger)
         pipeline = EventPipeline(
             normalize: NormalizeStep(defaultHost: config.server.defaultHost, unknownFields: config.server.unknownEventFields),
@@ -308,6 +322,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         try? contextPool?.syncShutdownGracefully()
         engine.shutdown()
         roomStore.close()
+        redisRooms?.stop()
         offlineStore.close()
         logger.info("gateway stopped")
     }

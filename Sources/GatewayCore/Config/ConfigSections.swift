@@ -95,6 +95,7 @@ extension GatewayConfig {
     static var engineFields: [ConfigField<Engine>] {
         [
             .string("kind", \.kind, check: checkEngineKind),
+            .integer("presence_ttl_seconds", \.presenceTTLSeconds, range: 3...3600),
         ]
     }
 

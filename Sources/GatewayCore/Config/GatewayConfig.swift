@@ -132,6 +132,9 @@ public struct GatewayConfig: Sendable, Equatable {
     public struct Engine: Sendable, Equatable {
         /// What records and delivers events: "memory" (this node only, SQLite history).
         public var kind: String = "memory"
+        /// Redis engine: a node that has not refreshed its presence for this long is taken for
+        /// dead, and its connections' principals leave their rooms.
+        public var presenceTTLSeconds: Int = 15
         public init() {}
     }
 

@@ -11,6 +11,8 @@ struct RedisKeys: Sendable {
     /// published, the same on every node; history streams are keyed by it.
     let sequence: String
     let channel: String
+    /// The start of every room and presence key (RedisRoomScripts.swift).
+    let roomPrefix: String
     private let historyPrefix: String
 
     init(prefix: String) {
@@ -19,6 +21,7 @@ struct RedisKeys: Sendable {
         sequence = "{\(prefix)}:seq"
         channel = "{\(prefix)}:events"
         historyPrefix = "{\(prefix)}:history:"
+        roomPrefix = "{\(prefix)}"
     }
 
     /// The stream holding the last `history.per_recipient` events addressed to `principal`.

@@ -21,6 +21,15 @@ final class PresenceChanges: Sendable {
         }
     }
 
+    /// Gives back a batch `take` returned that could not be recorded, under any change noted
+    /// since: what each principal was before the batch comes back, what it is now stays.
+    func putBack(_ batch: (joined: [String], left: [String])) {
+        pending.withLockedValue { table in
+            for id in batch.joined { table[id] = (false, table[id]?.isOnline ?? true) }
+            for id in batch.left { table[id] = (true, table[id]?.isOnline ?? false) }
+        }
+    }
+
     /// Takes the changes noted so far: who is online now and who went offline.
     func take() -> (joined: [String], left: [String]) {
         let table = pending.withLockedValue { table in

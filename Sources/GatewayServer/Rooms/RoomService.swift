@@ -10,11 +10,11 @@ import Logging
 ///
 /// Every method reads or writes SQLite: call it on the blocking-work pool, never on an event loop.
 final class RoomService: RoomTargets {
-    private let store: RoomStore
+    private let store: any RoomStore
     private let engine: any EventEngine
     private let logger: Logger
 
-    init(store: RoomStore, engine: any EventEngine, logger: Logger) {
+    init(store: any RoomStore, engine: any EventEngine, logger: Logger) {
         self.store = store
         self.engine = engine
         self.logger = logger

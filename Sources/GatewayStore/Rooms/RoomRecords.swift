@@ -47,6 +47,12 @@ public struct RoomSummary: Sendable {
     public let room: RoomRecord
     public let membership: MemberRecord
     public let lastEventPayload: [UInt8]?
+
+    public init(room: RoomRecord, membership: MemberRecord, lastEventPayload: [UInt8]?) {
+        self.room = room
+        self.membership = membership
+        self.lastEventPayload = lastEventPayload
+    }
 }
 
 /// A member's unread count after an event or a read mark.

@@ -6,8 +6,8 @@ import Glibc
 import Darwin
 #endif
 
-enum Timestamp {
-    static func now() -> String {
+public enum Timestamp {
+    public static func now() -> String {
         var spec = timespec()
         clock_gettime(CLOCK_REALTIME, &spec)
         var seconds = spec.tv_sec

@@ -9,7 +9,9 @@ final class GatewayNodeProcess: GatewayEndpoint, Sendable {
     let port: Int
     private let process = Process()
 
-    init(name: String, redisPort: Int, extraConfig: String = "") throws {
+    /// `engineConfig`: more lines of `[engine]` (e.g. `presence_ttl_seconds = 3`); `extraConfig`:
+    /// more lines of `[redis]`, then any further sections.
+    init(name: String, redisPort: Int, engineConfig: String = "", extraConfig: String = "") throws {
         self.name = name
         let products = TestGateway.productsDirectory
         let binary = products + "/gateway"
@@ -26,6 +28,7 @@ final class GatewayNodeProcess: GatewayEndpoint, Sendable {
         hs256_secret = "\(TestGateway.secret)"
         [engine]
         kind = "redis"
+        \(engineConfig)
         [history]
         path = "history.sqlite"
         per_recipient = 10000
@@ -66,11 +69,12 @@ final class TestCluster: Sendable {
     let nodes: [GatewayNodeProcess]
 
     /// `redisConfig`: more lines of each node's `[redis]` section (e.g. `enabled = true`).
-    init(nodes count: Int = 3, redisConfig: String = "") throws {
+    init(nodes count: Int = 3, engineConfig: String = "", redisConfig: String = "") throws {
         redis = try RedisServerProcess()
         var nodes: [GatewayNodeProcess] = []
         for index in 0..<count {
-            nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port, extraConfig: redisConfig))
+            nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port, engineConfig: engineConfig,
+                                                extraConfig: redisConfig))
         }
         self.nodes = nodes
         for node in nodes { try waitFor("node \(node.name) healthy") { try node.health().code == 200 } }

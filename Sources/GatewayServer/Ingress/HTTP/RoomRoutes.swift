@@ -87,7 +87,7 @@ struct RoomRoutes: Sendable {
             work = { () throws(GatewayError) in
                 let (_, members, _) = try rooms.room(id, for: caller)
                 let pageSize = try Self.limit(limit)
-                let (page, total) = presence.onlineMembers(of: members, after: after.flatMap { $0.isEmpty ? nil : $0 }, limit: pageSize)
+                let (page, total) = try presence.onlineMembers(of: members, after: after.flatMap { $0.isEmpty ? nil : $0 }, limit: pageSize)
                 let body = JSON.object()
                 body.set("room", id)
                 body.set("online", .strings(page))

@@ -2,7 +2,7 @@
 // one room's live events — an admin following a conversation. One room per principal: watching
 // another replaces it (chat_api's rule), so the table is keyed by the principal.
 
-extension RoomStore {
+extension SQLiteRoomStore {
     /// Watches `room` instead of whatever `principal` watched; returns the room it watched before.
     public func watch(room: String, principal: String) throws(StoreError) -> String? {
         try withConnection { connection throws(StoreError) in
