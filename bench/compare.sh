@@ -54,18 +54,7 @@ trap cleanup EXIT
 
 say() { printf '== %s\n' "$*" >&2; }
 
-install_tools() {
-    local missing=()
-    [[ -f /usr/lib/nginx/modules/ngx_nchan_module.so ]] || missing+=(nginx-light libnginx-mod-nchan)
-    command -v jq >/dev/null || missing+=(jq)
-    command -v taskset >/dev/null || missing+=(util-linux)
-    command -v curl >/dev/null || missing+=(curl)
-    if ((${#missing[@]})); then
-        say "installing ${missing[*]}"
-        apt-get update -qq
-        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-    fi
-}
+install_tools() { "$root/bench/install-deps.sh"; }
 
 # swift_build PRODUCT LOG: one retry, because on a shared work tree another edit can land mid-build
 # ("input file ... was modified during the build").

@@ -24,7 +24,7 @@ mkdir -p "$work"
 gateway=$scratch/release/gateway
 bench=$scratch/release/gateway-bench
 [[ -x $gateway && -x $bench ]] || { echo "build first: swift build -c release" >&2; exit 1; }
-command -v valgrind >/dev/null || { echo "valgrind is not installed (apt-get install valgrind)" >&2; exit 1; }
+"$root/bench/install-deps.sh"
 
 # valgrind 3.19 cannot read the DWARF 5 that Swift's clang writes: profile copies without debug
 # info (the symbol table stays, so functions keep their names).
