@@ -48,15 +48,23 @@ struct ConnectionPipeline: Sendable {
             let httpHandler = HTTPRequestHandler(api: http, setup: setup, deadlines: deadlines, logger: logger)
             // The upgrade completes on this channel's loop, where the handlers live.
             let upgradedHandlers = NIOLoopBound((deadlines, httpHandler), eventLoop: channel.eventLoop)
-            try operations.configureHTTPServerPipeline(
-                withPipeliningAssistance: false,
-                withServerUpgrade: (upgraders: [upgrader], completionHandler: { upgradeContext in
-                    let (deadlines, httpHandler) = upgradedHandlers.value
-                    deadlines.upgraded()
-                    upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
-                    upgradeContext.pipeline.syncOperations.removeHandler(deadlines, promise: nil)
-                }),
-                withErrorHandling: true)
+            // NIO's configureHTTPServerPipeline, by hand, with one difference: the decoder is not
+            // paired with the encoder. A paired decoder queues each request's method in the
+            // encoder, and each encoded response head takes one off; HTTPRequestHandler writes
+            // most answers as ready bytes below the encoder (HTTPResponse+Wire.swift), so a
+            // paired encoder would frame a later answer with an earlier request's method.
+            // Unpaired, the encoder needs no method: HTTPRequestHandler writes no body to HEAD and
+            // answers CONNECT below the codec (ConnectionDeadlines.answerAndClose).
+            let encoder = HTTPResponseEncoder()
+            let decoder = ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .forwardBytes))
+            let httpHandlers: [RemovableChannelHandler] = [decoder, NIOHTTPResponseHeadersValidator(), HTTPServerProtocolErrorHandler()]
+            let upgrade = HTTPServerUpgradeHandler(upgraders: [upgrader], httpEncoder: encoder, extraHTTPHandlers: httpHandlers) { upgradeContext in
+                let (deadlines, httpHandler) = upgradedHandlers.value
+                deadlines.upgraded()
+                upgradeContext.pipeline.syncOperations.removeHandler(httpHandler, promise: nil)
+                upgradeContext.pipeline.syncOperations.removeHandler(deadlines, promise: nil)
+            }
+            try operations.addHandlers([encoder] + httpHandlers + [upgrade])
             try operations.addHandler(httpHandler)
         }
     }

@@ -70,8 +70,6 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
     private var context: ChannelHandlerContext?
     /// Bytes received in the current body window.
     private var windowBytes = 0
-    /// Set by the HTTP handler while a response is being written: how much of it is still queued.
-    private var pendingOutbound: () -> Int = { 0 }
     private var lastPendingOutbound = 0
 
     /// Tells the admission the connection is in use (no longer a candidate to make room).
@@ -135,19 +133,32 @@ final class ConnectionDeadlines: ChannelInboundHandler, RemovableChannelHandler 
         deadline = nil
     }
 
-    /// A response is being written; `queuedBytes` tells how much of it the socket has not taken.
-    func responding(queuedBytes: @escaping () -> Int) {
+    /// A response is being written: from now on it must drain (what the socket has not taken
+    /// yet is the channel's buffered outbound bytes). `queuedAtMost`: the answer's size when
+    /// that is all that can be queued (one answer in flight): asking the channel costs more than
+    /// the rest of a small answer's bookkeeping; nil asks it.
+    func responding(queuedAtMost: Int?) {
         guard phase != .done else { return }
         phase = .responding
-        pendingOutbound = queuedBytes
-        lastPendingOutbound = queuedBytes()
+        lastPendingOutbound = queuedAtMost ?? pendingOutbound()
         arm(limits.window, .responseWindow)
+    }
+
+    /// Writes a complete, framed answer (HTTPResponse.wireBytes) below the HTTP codec, through
+    /// TLS when there is TLS, and flushes.
+    func writeBelowCodec(_ bytes: ByteBuffer, promise: EventLoopPromise<Void>) {
+        guard let context else { return promise.fail(ChannelError.ioOnClosedChannel) }
+        context.writeAndFlush(wrapOutboundOut(bytes), promise: promise)
+    }
+
+    /// What the socket has not taken yet of the answer being written.
+    private func pendingOutbound() -> Int {
+        (try? context?.channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0
     }
 
     /// The response is written and the connection stays open for the next request.
     func responseWritten() {
         guard phase != .done else { return }
-        pendingOutbound = { 0 }
         phase = .idle
         arm(limits.keepAlive, .timedOut(answer: false))
     }

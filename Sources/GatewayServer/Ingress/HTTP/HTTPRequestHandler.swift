@@ -179,6 +179,30 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse, close: Bool) {
         let close = close || closing || drainRequested
         closing = closing || close
+        let written: EventLoopFuture<Void>
+        if let bytes = response.wireBytes(version: head.version, closing: close, includeBody: head.method != .HEAD,
+                                           allocator: context.channel.allocator) {
+            let promise = context.eventLoop.makePromise(of: Void.self)
+            let size = bytes.readableBytes
+            deadlines.writeBelowCodec(bytes, promise: promise)
+            written = promise.futureResult
+            deadlines.responding(queuedAtMost: size)
+        } else {
+            written = writeThroughCodec(context: context, head: head, response, close: close)
+            deadlines.responding(queuedAtMost: nil)
+        }
+        written.assumeIsolated().whenComplete { result in
+            if close || (try? result.get()) == nil {
+                context.close(promise: nil)
+                return
+            }
+            self.answered(context: context)
+        }
+    }
+
+    /// A file body or a bodyless status: head, body and end through NIO's encoder.
+    private func writeThroughCodec(context: ChannelHandlerContext, head: HTTPRequestHead, _ response: HTTPResponse,
+                                   close: Bool) -> EventLoopFuture<Void> {
         var headers = response.headers
         if close { headers.replaceOrAdd(name: "Connection", value: "close") }
         let responseHead = HTTPResponseHead(version: head.version, status: response.status, headers: headers)
@@ -190,16 +214,7 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: response.body)))), promise: nil)
             }
         }
-        let channel = context.channel
-        let written = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        deadlines.responding { (try? channel.syncOptions?.getOption(.bufferedWritableBytes)) ?? 0 }
-        written.assumeIsolated().whenComplete { result in
-            if close || (try? result.get()) == nil {
-                context.close(promise: nil)
-                return
-            }
-            self.answered(context: context)
-        }
+        return context.writeAndFlush(wrapOutboundOut(.end(nil)))
     }
 
     /// The answer is in the socket: take the next queued request, or read again.

@@ -13,12 +13,19 @@ extension HTTPResponse {
     func wireBytes(version: HTTPVersion, closing: Bool, includeBody: Bool, allocator: ByteBufferAllocator) -> ByteBuffer? {
         guard file == nil, status.mayHaveResponseBody else { return nil }
         var buffer = allocator.buffer(capacity: 96 + headers.count * 40 + (includeBody ? body.count : 0))
-        buffer.writeStaticString("HTTP/")
-        buffer.writeString(String(version.major))
-        buffer.writeStaticString(".")
-        buffer.writeString(String(version.minor))
-        buffer.writeStaticString(" ")
-        buffer.writeString(String(status.code))
+        if version.major == 1 && version.minor == 1 {
+            buffer.writeStaticString("HTTP/1.1 ")
+        } else {
+            buffer.writeString("HTTP/\(version.major).\(version.minor) ")
+        }
+        let code = status.code
+        if (100...999).contains(code) {
+            buffer.writeInteger(UInt8(48 + code / 100))
+            buffer.writeInteger(UInt8(48 + code / 10 % 10))
+            buffer.writeInteger(UInt8(48 + code % 10))
+        } else {
+            buffer.writeString(String(code))
+        }
         buffer.writeStaticString(" ")
         buffer.writeString(status.reasonPhrase)
         buffer.writeStaticString("\r\n")
@@ -38,7 +45,8 @@ extension HTTPResponse {
 
     /// No CR, LF or NUL: a header line cannot be split or cut short by it.
     private static func isSafeHeaderText(_ text: String) -> Bool {
-        !text.utf8.contains { $0 == 13 || $0 == 10 || $0 == 0 }
+        for byte in text.utf8 where byte == 13 || byte == 10 || byte == 0 { return false }
+        return true
     }
 
     private static func isConnectionHeader(_ name: String) -> Bool {
