@@ -8,6 +8,7 @@
 // Values shared between threads must be treated as read-only: jansson is thread-safe for reads
 // and reference counts only. Build a value, then share it; never mutate a shared one.
 import CJansson
+import CJSONDump
 
 public typealias JSONPointer = UnsafeMutablePointer<json_t>
 
@@ -202,11 +203,12 @@ public struct JSONView: @unchecked Sendable {
 
     /// An array of strings, or nil when this is not an array or any element is not a string.
     public var strings: [String]? {
-        guard kind == .array else { return nil }
+        guard kind == .array, let pointer else { return nil }
+        let count = json_array_size(pointer)
         var result: [String] = []
         result.reserveCapacity(count)
-        for element in elements {
-            guard let text = element.string else { return nil }
+        for index in 0..<count {
+            guard let text = JSONView(json_array_get(pointer, index)).string else { return nil }
             result.append(text)
         }
         return result
@@ -228,24 +230,24 @@ public struct JSONView: @unchecked Sendable {
     /// Takes a reference so the value can be kept beyond the lender's lifetime.
     public func retained() -> JSON? { pointer.map { JSON(retaining: $0) } }
 
-    /// Compact UTF-8, keys in insertion order. json_dumpb writes straight into the array's
-    /// storage (one memcpy per token, no Swift call per token as a dump callback costs); a
-    /// document larger than the first guess is dumped again into a buffer of its exact size.
+    /// Compact UTF-8, keys in insertion order: json_dumpb's output, written by the gateway's own
+    /// encoder (Sources/CJSONDump: no loop-detection table, no callback per token) straight into
+    /// the array's storage; a document larger than the first guess is dumped again into a buffer
+    /// of its exact size.
     public func encoded() -> [UInt8] {
         guard let pointer else { return Array("null".utf8) }
-        let flags = Int(JSON_COMPACT | JSON_ENCODE_ANY | JSON_PRESERVE_ORDER)
         var needed = 0
         let guess = 512
         let first = [UInt8](unsafeUninitializedCapacity: guess) { buffer, count in
             needed = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: guess) {
-                json_dumpb(pointer, $0, guess, flags)
+                gw_json_dump_compact(pointer, $0, guess)
             }
             count = needed <= guess ? needed : 0
         }
         if needed <= guess { return first }
         return [UInt8](unsafeUninitializedCapacity: needed) { buffer, count in
             let written = buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: needed) {
-                json_dumpb(pointer, $0, needed, flags)
+                gw_json_dump_compact(pointer, $0, needed)
             }
             count = written == needed ? written : 0
         }
