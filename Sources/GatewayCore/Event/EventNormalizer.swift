@@ -37,13 +37,9 @@ public enum UnknownEventFields: String, Sendable, Equatable, CaseIterable {
 /// plus `attachments`, a free `data` object and `type` (chat_api). Other fields: see
 /// UnknownEventFields.
 public enum EventNormalizer {
-    static let stringFields = ["action", "category", "status", "title", "message", "url", "timestamp", "host", "type",
-                               "channel", "image"]
-    static let boolFields = ["modal"]
-    /// `countdown` and `fallback` are instructions to the gateway (DeliveryInstructions), read
-    /// there and never part of the delivered event.
-    static let knownFields: Set<String> = Set(stringFields + boolFields + ["source", "target", "attachments", "data", "id",
-                                                                           "countdown", "fallback"])
+    static let knownFields: Set<String> = Set(EventFields.Name.allCases.map(\.key))
+    /// Copied when present, left out when not.
+    private static let optionalTexts: [EventFields.Name] = [.type, .title, .message, .channel]
 
     public static func normalize(
         _ input: JSONView, id: Int64, publisher: Publisher, defaultHost: String, now: String,
@@ -52,30 +48,29 @@ public enum EventNormalizer {
         guard input.isObject else {
             throw .invalidEvent("not_object", "An event must be a JSON object.")
         }
-        // Counting the known fields present (hash lookups in C) tells whether there are others
-        // without making a Swift string of every key: most events have none.
-        let hasUnknownFields = knownFields.reduce(0, { $0 + (input[$1].exists ? 1 : 0) }) != input.count
+        let fields = EventFields(input)
+        let hasUnknownFields = fields.unknownCount > 0
         if unknownFields == .refuse && hasUnknownFields {
             for (key, _) in input.members where !knownFields.contains(key) {
                 throw .invalidEvent("unknown_field", "Unknown event field '\(key)'. Known fields: \(knownFields.sorted().joined(separator: ", ")).")
             }
         }
-        for field in stringFields {
-            let value = input[field]
-            if value.exists && !value.isNull && value.string == nil {
-                throw .invalidEvent("field_type", "Event field '\(field)' must be a string.")
+        for field in EventFields.stringFields {
+            let value = fields[field]
+            if value.exists && !value.isNull && value.kind != .string {
+                throw .invalidEvent("field_type", "Event field '\(field.key)' must be a string.")
             }
         }
-        for field in boolFields {
-            let value = input[field]
+        for field in EventFields.boolFields {
+            let value = fields[field]
             if value.exists && !value.isNull && value.bool == nil {
-                throw .invalidEvent("field_type", "Event field '\(field)' must be true or false.")
+                throw .invalidEvent("field_type", "Event field '\(field.key)' must be true or false.")
             }
         }
-        guard let category = input["category"].string, !category.isEmpty else {
+        guard let category = fields.sharedString(.category), let text = category.view.pointer, json_string_length(text) > 0 else {
             throw .invalidEvent("missing_category", "An event needs a non-empty 'category' string (e.g. \"chat.message\").")
         }
-        if input["id"].exists {
+        if fields[.id].exists {
             throw .invalidEvent("id_not_allowed", "Do not send 'id': the gateway assigns each event its id.")
         }
 
@@ -83,49 +78,50 @@ public enum EventNormalizer {
         event.set("id", .integer(Int(id)))
         // String fields are shared with the parsed input (a reference, not a copy): the input
         // is never changed and is released when the publish returns.
-        event.set("action", input.sharedString("action") ?? .string("notify"))
-        event.set("category", input.sharedString("category")!)
-        event.set("status", input.sharedString("status") ?? .string("info"))
-        event.set("source", try source(of: input["source"], publisher: publisher))
+        event.set("action", fields.sharedString(.action) ?? .string("notify"))
+        event.set("category", category)
+        event.set("status", fields.sharedString(.status) ?? .string("info"))
+        event.set("source", try source(of: fields[.source], publisher: publisher))
         // `type` is chat_api's message type (e.g. "secret"), read by the message-type filter.
-        for field in ["type", "title", "message", "channel"] {
-            if let text = input.sharedString(field) { event.set(field, text) }
+        for field in Self.optionalTexts {
+            if let text = fields.sharedString(field) { event.set(field.key, text) }
         }
         // pyams_chat always sends image and modal; they are kept as sent (null included).
-        if input["image"].exists { event.set("image", input.sharedString("image") ?? .null()) }
-        if let modal = input["modal"].bool { event.set("modal", .bool(modal)) }
-        event.set("url", input.sharedString("url") ?? .null())
-        if let timestamp = input["timestamp"].string {
+        if fields[.image].exists { event.set("image", fields.sharedString(.image) ?? .null()) }
+        if let modal = fields[.modal].bool { event.set("modal", .bool(modal)) }
+        event.set("url", fields.sharedString(.url) ?? .null())
+        if let timestamp = fields[.timestamp].string {
             guard ISOTimestamp.isValid(timestamp) else {
                 throw .invalidEvent("bad_timestamp", "'timestamp' must be ISO 8601, like 2026-11-22T10:15:00Z.")
             }
-            event.set("timestamp", input.sharedString("timestamp")!)
+            event.set("timestamp", fields.sharedString(.timestamp)!)
         } else {
             event.set("timestamp", now)
         }
-        event.set("host", input.sharedString("host") ?? .string(defaultHost))
+        event.set("host", fields.sharedString(.host) ?? .string(defaultHost))
 
-        let target = input["target"]
+        let target = fields[.target]
         if target.exists && !target.isNull {
             // Principals, rooms (expanded to their members by the target step), or both.
             let principals = target["principals"], rooms = target["rooms"]
+            let principalList = principals.strings, roomList = rooms.strings
             guard target.isObject, principals.exists || rooms.exists,
-                  !principals.exists || principals.strings != nil, !rooms.exists || rooms.strings != nil else {
+                  !principals.exists || principalList != nil, !rooms.exists || roomList != nil else {
                 throw .invalidEvent("bad_target", "'target' must be an object like {\"principals\": [\"user:alice\"]} or {\"rooms\": [\"<room id>\"]}.")
             }
             let normalized = JSON.object()
-            if let list = principals.strings { normalized.set("principals", .strings(list)) }
-            if let list = rooms.strings { normalized.set("rooms", .strings(list)) }
+            if let list = principalList { normalized.set("principals", .strings(list)) }
+            if let list = roomList { normalized.set("rooms", .strings(list)) }
             event.set("target", normalized)
         }
-        let attachments = input["attachments"]
+        let attachments = fields[.attachments]
         if attachments.exists && !attachments.isNull {
             guard attachments.isArray, attachments.elements.allSatisfy(\.isObject) else {
                 throw .invalidEvent("bad_attachments", "'attachments' must be an array of objects.")
             }
             event.set("attachments", attachments.retained()!)
         }
-        let data = input["data"]
+        let data = fields[.data]
         if data.exists && !data.isNull {
             guard data.isObject else {
                 throw .invalidEvent("bad_data", "'data' must be a JSON object.")
