@@ -47,7 +47,13 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// At most [history] per_recipient ids; each leaves the set when its live copy arrives.
     private var replayedNotYetLive: Set<Int64> = []
     private var pinging: RepeatedTask?
-    /// Set while a ping waits for its pong: fires when the client took too long.
+    /// The number of the ping waiting for its pong; nil when none is.
+    private var awaitedPing: UInt64?
+    private var pingsSent: UInt64 = 0
+    /// The last ping's pong deadline. A pong does not cancel it: NIO finds a cancelled task by a
+    /// linear search of the loop's timer queue, which holds every connection's timers (at 1,000
+    /// idle clients that search was most of the cost of keep-alive). The deadline fires and
+    /// finds its ping answered instead.
     private var pongDeadline: Scheduled<Void>?
 
     static let maxEventsHeldDuringReplay = 10_000
@@ -98,16 +104,20 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
 
     /// One ping at a time: a client that has not answered the last one gets no new one.
     private func ping() {
-        guard !closing, pongDeadline == nil else { return }
+        guard !closing, awaitedPing == nil else { return }
         context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(string: "keep-alive"))),
                               promise: nil)
+        pingsSent += 1
+        let ping = pingsSent
+        awaitedPing = ping
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        pongDeadline = context.eventLoop.scheduleTask(in: settings.pongTimeout) { bound.value.pongMissed() }
+        pongDeadline = context.eventLoop.scheduleTask(in: settings.pongTimeout) { bound.value.pongDeadlinePassed(ping: ping) }
     }
 
     /// A half-open socket (the peer vanished without a FIN) would stay registered for good:
     /// close it, which unregisters it.
-    private func pongMissed() {
+    private func pongDeadlinePassed(ping: UInt64) {
+        guard awaitedPing == ping else { return }  // answered
         pongDeadline = nil
         guard !closing else { return }
         metrics.pingTimeouts.increment()
@@ -118,8 +128,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// Any pong counts (RFC 6455 allows unsolicited ones): the client is alive.
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard unwrapInboundIn(data).opcode == .pong else { return }
-        pongDeadline?.cancel()
-        pongDeadline = nil
+        awaitedPing = nil
     }
 
     // MARK: Events
