@@ -18,8 +18,11 @@ import Testing
     /// (debug build, 2026-12-01, after the JSON key and encoding changes of issue 14), then
     /// 215–217 once rooms landed (room targets and presence on the publish path), 263 once the
     /// connection clocks (issue 9) cancelled four scheduled tasks per request, 225 once they
-    /// stopped cancelling (ConnectionDeadlines keeps a deadline field and one lazy timer).
-    static let personalEventBudget = 235.0
+    /// stopped cancelling (ConnectionDeadlines keeps a deadline field and one lazy timer), 227
+    /// on 2026-12-01 (batch publish merged), 200 once HTTP answers went below the codec as one
+    /// buffer, JSON.encoded() used the gateway's own writer and the normalizer read the event's
+    /// members in one pass (issue 14, session 3).
+    static let personalEventBudget = 210.0
     /// Allocations per additional recipient of one event. Measured 4.03–4.10: the frame is
     /// shared, what remains is NIO's write and flush bookkeeping per channel. It doubled (8.2)
     /// while every HTTP request cancelled scheduled tasks: NIO finds a cancelled task by a linear
