@@ -243,12 +243,11 @@ import Testing
             #expect(frame.view["room"].string == room)
             seen.formUnion(frame.view["joined"].strings ?? [])
         }
-        if !seen.contains("alice") {
-            #expect(try await bob.nextJSON().view["joined"].strings == ["alice"])
-        }
-
         let carol = try await gateway.connect(gateway.token("carol"))
-        let joined = try await bob.nextJSON()
+        var joined = try await bob.nextJSON()
+        // alice's join reaches bob in a frame of its own only when its batch went out after bob
+        // came online (a loaded machine may connect bob a batch later, and then he never hears it).
+        if !seen.contains("alice") && joined.view["joined"].strings == ["alice"] { joined = try await bob.nextJSON() }
         #expect(joined.view["joined"].strings == ["carol"])
         #expect(joined.view["left"].strings == [])
         #expect(joined.view["online"].int == 3)

@@ -170,4 +170,36 @@ import Testing
         let state = try gateway.http("GET", "/api/v1/plugins/surveys/rooms/\(room)/bob/state", token: aliceToken).json().view
         #expect(state["status"].string == "broken")
     }
+
+    @Test func memberStateFramesGoToTheRoomsHost() async throws {
+        let gateway = try Self.gateway()
+        defer { gateway.stop() }
+        // Everything on a host that is not [server] default_host: the room, both connections.
+        let origin = [("Origin", "https://clinic.example")]
+        let aliceToken = gateway.token("alice", publish: true)
+        let created = try gateway.http("POST", "/api/v1/rooms", token: aliceToken, headers: origin + [("Content-Type", "application/json")],
+                                       body: Array(#"{"title":"Clinic","members":[{"id":"bob"}]}"#.utf8))
+        #expect(created.status == 201, "\(created.text)")
+        let room = try #require(try created.json().view["id"].string)
+        let alice = try await gateway.connect(aliceToken, headers: origin)
+        let bob = try await gateway.connect(gateway.token("bob", publish: true), headers: origin)
+
+        // The plugin sets bob's state (host->set_member_state): bob's and alice's connections on
+        // the room's host are told, as they are of a change made over HTTP.
+        try await alice.sendJSON(#"{"type":"publish","ref":"start","event":{"category":"survey.start","target":{"rooms":["\#(room)"]},"data":{"schema":"intake","member":"bob","on_finish":"close"}}}"#)
+        // The state change may reach alice before her ack.
+        let (started, _) = try await both(alice, "the ack and bob scripted", { $0["ref"].string == "start" }, Self.isMember("bob", in: "scripted"))
+        #expect(started.view["type"].string == "ack", "\(started.encodedString())")
+        _ = try await both(bob, "bob scripted and the first question", Self.isMember("bob", in: "scripted")) {
+            $0["category"].string == "survey.question" && $0["message"].string == "Do you have a fever?"
+        }
+        try await bob.sendJSON(#"{"type":"publish","ref":"b1","event":{"category":"chat.message","message":"no","target":{"rooms":["\#(room)"]}}}"#)
+        let (ack, _) = try await both(bob, "the ack and the next question", { $0["ref"].string == "b1" }) {
+            $0["category"].string == "survey.question" && $0["message"].string == "Anything else?"
+        }
+        #expect(ack.view["type"].string == "ack", "\(ack.encodedString())")
+        try await bob.sendJSON(#"{"type":"publish","ref":"b2","event":{"category":"chat.message","message":"nothing","target":{"rooms":["\#(room)"]}}}"#)
+        let (last, _) = try await both(bob, "the ack and bob closed", { $0["ref"].string == "b2" }, Self.isMember("bob", in: "closed"))
+        #expect(last.view["type"].string == "ack", "\(last.encodedString())")
+    }
 }

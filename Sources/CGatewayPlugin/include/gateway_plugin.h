@@ -360,8 +360,9 @@ typedef struct gw_host_services {
 
     /**
      * Set a room member's state ("open", "closed", "scripted"); the room's members are told
-     * with a room.member frame. BLOCKS (SQLite): call it from on_routed, from an on_publish
-     * with GW_GUARD_MAY_BLOCK, or from your own thread — never from a hook on an event loop.
+     * with a room.member frame on the room's host (where it was created). BLOCKS (SQLite, or
+     * Redis with several nodes): call it from on_routed, from an on_publish with
+     * GW_GUARD_MAY_BLOCK, or from your own thread — never from a hook on an event loop.
      * Returns GW_OK, GW_REJECT (no such room or member, or an unknown state: *message says
      * which), GW_ERROR (the store failed; or this gateway has no rooms).
      */

@@ -52,6 +52,6 @@ final class PluginServicesRouter: PluginServices {
         guard let state = RoomMember.State(rawValue: state) else {
             throw .badRoomRequest("'\(state)' is not a member state; use open, closed or scripted.")
         }
-        try rooms.setMemberState(state, member: member, room: room, host: defaultHost)
+        try rooms.setMemberState(state, member: member, room: room, fallbackHost: defaultHost)
     }
 }

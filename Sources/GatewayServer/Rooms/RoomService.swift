@@ -66,7 +66,7 @@ final class RoomService: RoomTargets {
         if !all.contains(where: { $0.id == caller.id }) {
             all.insert(RoomMember(id: caller.id, permissions: Set(RoomMember.Permission.allCases)), at: 0)
         }
-        let room = try write { () throws(StoreError) in try store.createRoom(title: title, members: all.map(Self.record)) }
+        let room = try write { () throws(StoreError) in try store.createRoom(title: title, host: host, members: all.map(Self.record)) }
         for member in all { announce("added", member: member, room: room.id, to: [member.id], host: host) }
         return (room, all)
     }
@@ -91,10 +91,13 @@ final class RoomService: RoomTargets {
     }
 
     /// A plugin sets a member's state (ABI 1.3 set_member_state: a scripted flow starting,
-    /// finishing or being broken); every member is told, as for a change over HTTP.
-    func setMemberState(_ state: RoomMember.State, member memberId: String, room id: String, host: String) throws(GatewayError) {
-        let members = try read { () throws(StoreError) in try store.members(of: id) }.compactMap(Self.member)
-        guard !members.isEmpty else { throw .roomNotFound(id) }
+    /// finishing or being broken); every member is told, as for a change over HTTP, on the
+    /// room's host (`fallbackHost` for rooms made before rooms recorded one).
+    func setMemberState(_ state: RoomMember.State, member memberId: String, room id: String, fallbackHost: String) throws(GatewayError) {
+        let (room, records) = try read { () throws(StoreError) in (try store.room(id), try store.members(of: id)) }
+        let members = records.compactMap(Self.member)
+        guard let room, !members.isEmpty else { throw .roomNotFound(id) }
+        let host = room.host.isEmpty ? fallbackHost : room.host
         guard var member = members.first(where: { $0.id == memberId }) else {
             throw GatewayError(code: "room.member_not_found", message: "'\(memberId)' is not a member of room '\(id)'.", status: 404)
         }

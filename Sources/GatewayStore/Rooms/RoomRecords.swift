@@ -4,14 +4,19 @@
 public struct RoomRecord: Sendable, Equatable {
     public let id: String
     public let title: String
+    /// The host it was created on (the creator's Origin, else `[server] default_host`): what
+    /// the gateway tells members on its own (a plugin changing a member's state) goes to the
+    /// connections of this host. Empty for rooms created before rooms had one.
+    public let host: String
     public let createdAt: String
     public let updatedAt: String
     /// The newest event sent to the room, or nil.
     public let lastEventId: Int64?
 
-    public init(id: String, title: String, createdAt: String, updatedAt: String, lastEventId: Int64?) {
+    public init(id: String, title: String, host: String, createdAt: String, updatedAt: String, lastEventId: Int64?) {
         self.id = id
         self.title = title
+        self.host = host
         self.createdAt = createdAt
         self.updatedAt = updatedAt
         self.lastEventId = lastEventId

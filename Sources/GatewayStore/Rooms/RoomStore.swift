@@ -9,7 +9,7 @@
 
 public protocol RoomStore: Sendable {
     /// Creates a room with a fresh random id and its first members.
-    func createRoom(title: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord
+    func createRoom(title: String, host: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord
     func room(_ id: String) throws(StoreError) -> RoomRecord?
     /// The room's members sorted by id (empty when the room does not exist).
     func members(of room: String) throws(StoreError) -> [MemberRecord]

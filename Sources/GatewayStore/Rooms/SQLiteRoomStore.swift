@@ -42,22 +42,23 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
     // MARK: Rooms and members
 
     /// Creates a room with a fresh random id and its first members.
-    public func createRoom(title: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord {
+    public func createRoom(title: String, host: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord {
         let id = RandomToken.make(length: 16)
         let now = Timestamp.now()
         try withConnection { connection throws(StoreError) in
             try connection.transaction { () throws(StoreError) in
-                try connection.withStatement("INSERT INTO rooms (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)") { statement throws(StoreError) in
+                try connection.withStatement("INSERT INTO rooms (id, title, created_at, updated_at, host) VALUES (?, ?, ?, ?, ?)") { statement throws(StoreError) in
                     statement.bind(1, id)
                     statement.bind(2, title)
                     statement.bind(3, now)
                     statement.bind(4, now)
+                    statement.bind(5, host)
                     try statement.run()
                 }
                 for member in members { try Self.upsert(member, room: id, connection) }
             }
         }
-        return RoomRecord(id: id, title: title, createdAt: now, updatedAt: now, lastEventId: nil)
+        return RoomRecord(id: id, title: title, host: host, createdAt: now, updatedAt: now, lastEventId: nil)
     }
 
     public func room(_ id: String) throws(StoreError) -> RoomRecord? {
@@ -107,7 +108,7 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
             var order: [String] = []
             try connection.withStatement(
                 """
-                SELECT r.id, r.title, r.created_at, r.updated_at, r.last_event_id,
+                SELECT r.id, r.title, r.created_at, r.updated_at, r.last_event_id, r.host,
                        m.member, m.state, m.permissions, m.notify, m.presence, m.last_read, m.unread,
                        (SELECT e.payload FROM room_events AS e WHERE e.room_id = r.id AND e.event_id = r.last_event_id)
                 FROM room_members AS m JOIN rooms AS r ON r.id = m.room_id
@@ -118,9 +119,9 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
                 for (index, principal) in principals.enumerated() { statement.bind(Int32(index + 1), principal) }
                 while try statement.step() {
                     let room = Self.roomRow(statement)
-                    let membership = Self.memberRow(statement, from: 5)
+                    let membership = Self.memberRow(statement, from: 6)
                     let summary = RoomSummary(room: room, membership: membership,
-                                              lastEventPayload: statement.isNull(12) ? nil : statement.blob(12))
+                                              lastEventPayload: statement.isNull(13) ? nil : statement.blob(13))
                     if let existing = rooms[room.id] {
                         // Prefer the caller's own id (principals[0]) over a group it belongs to.
                         if membership.member == principals[0] && existing.membership.member != principals[0] { rooms[room.id] = summary }
@@ -229,7 +230,7 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
     // MARK: Rows
 
     private static func room(_ id: String, _ connection: SQLiteConnection) throws(StoreError) -> RoomRecord? {
-        try connection.withStatement("SELECT id, title, created_at, updated_at, last_event_id FROM rooms WHERE id = ?") { statement throws(StoreError) in
+        try connection.withStatement("SELECT id, title, created_at, updated_at, last_event_id, host FROM rooms WHERE id = ?") { statement throws(StoreError) in
             statement.bind(1, id)
             return try statement.step() ? roomRow(statement) : nil
         }
@@ -273,7 +274,7 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
     }
 
     private static func roomRow(_ statement: SQLiteStatement) -> RoomRecord {
-        RoomRecord(id: statement.string(0), title: statement.string(1), createdAt: statement.string(2),
+        RoomRecord(id: statement.string(0), title: statement.string(1), host: statement.string(5), createdAt: statement.string(2),
                    updatedAt: statement.string(3), lastEventId: statement.isNull(4) ? nil : statement.int64(4))
     }
 

@@ -91,6 +91,11 @@ enum StoreSchema {
         ) WITHOUT ROWID;
         CREATE INDEX room_watchers_by_room ON room_watchers (room_id, principal);
         """,
+        // 4: the host a room was created on: where the gateway's own frames about it go
+        // (set_member_state from a plugin). Older rooms get '' (the default host).
+        """
+        ALTER TABLE rooms ADD COLUMN host TEXT NOT NULL DEFAULT '';
+        """,
     ]
 
     static var currentVersion: Int { migrations.count }

@@ -4,7 +4,7 @@
 // tag, so in a Redis Cluster all of them share one slot with the engine's keys.
 //
 // Key layout (P = "{gateway}"), one room R:
-//   P:room:R            hash   title, created_at, updated_at, last_event_id
+//   P:room:R            hash   title, host, created_at, updated_at, last_event_id
 //   P:room:R:members    hash   member → "state\tpermissions\tnotify\tpresence" (RedisMemberValue)
 //   P:room:R:read       hash   member → last event id read
 //   P:room:R:unread     hash   member → unread count
@@ -19,13 +19,13 @@
 //   P:presence:node:N   set    the principals with a connection on node N
 
 extension RedisScript {
-    /// ARGV: prefix, room, title, now, then member, value pairs. Returns 1 (0: the id was taken).
+    /// ARGV: prefix, room, title, now, host, then member, value pairs. Returns 1 (0: the id was taken).
     static let roomCreate = RedisScript(#"""
         local p, id = ARGV[1], ARGV[2]
         local room = p .. ':room:' .. id
         if redis.call('EXISTS', room) == 1 then return 0 end
-        redis.call('HSET', room, 'title', ARGV[3], 'created_at', ARGV[4], 'updated_at', ARGV[4])
-        for i = 5, #ARGV, 2 do
+        redis.call('HSET', room, 'title', ARGV[3], 'created_at', ARGV[4], 'updated_at', ARGV[4], 'host', ARGV[5])
+        for i = 6, #ARGV, 2 do
           redis.call('HSET', room .. ':members', ARGV[i], ARGV[i + 1])
           redis.call('SADD', p .. ':member-rooms:' .. ARGV[i], id)
         end
@@ -124,10 +124,10 @@ extension RedisScript {
     /// One room of a member's room list.
     ///   ARGV: prefix, room, member
     /// Returns {title, created_at, updated_at, last_event_id, member value, last_read, unread,
-    /// last event payload}, '' for what is missing; nil when the room or the member is gone.
+    /// last event payload, host}, '' for what is missing; nil when the room or the member is gone.
     static let roomSummary = RedisScript(#"""
         local room = ARGV[1] .. ':room:' .. ARGV[2]
-        local fields = redis.call('HMGET', room, 'title', 'created_at', 'updated_at', 'last_event_id')
+        local fields = redis.call('HMGET', room, 'title', 'created_at', 'updated_at', 'last_event_id', 'host')
         local value = redis.call('HGET', room .. ':members', ARGV[3])
         if not fields[1] or not value then return false end
         local last = fields[4] or ''
@@ -135,7 +135,7 @@ extension RedisScript {
         if last ~= '' then payload = redis.call('HGET', room .. ':payloads', last) or '' end
         return {fields[1], fields[2], fields[3], last, value,
                 redis.call('HGET', room .. ':read', ARGV[3]) or '0',
-                redis.call('HGET', room .. ':unread', ARGV[3]) or '0', payload}
+                redis.call('HGET', room .. ':unread', ARGV[3]) or '0', payload, fields[5] or ''}
         """#)
 
     /// ARGV: prefix, room, principal. Returns the room watched before (nil: none or the same).

@@ -26,23 +26,23 @@ public final class RedisRoomStore: RoomStore {
 
     // MARK: Rooms and members
 
-    public func createRoom(title: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord {
+    public func createRoom(title: String, host: String, members: [MemberRecord]) throws(StoreError) -> RoomRecord {
         let now = Timestamp.now()
         for _ in 0..<3 {
             let id = RandomToken.make(length: 16)
-            var arguments = [prefix, id, title, now].map(\.bytes)
+            var arguments = [prefix, id, title, now, host].map(\.bytes)
             for member in members { arguments += [member.member.bytes, RedisMemberValue.encode(member).bytes] }
             if try run(.roomCreate, arguments) == .integer(1) {
-                return RoomRecord(id: id, title: title, createdAt: now, updatedAt: now, lastEventId: nil)
+                return RoomRecord(id: id, title: title, host: host, createdAt: now, updatedAt: now, lastEventId: nil)
             }
         }
         throw StoreError(code: Self.failedCode, message: "three random room ids in a row were taken")
     }
 
     public func room(_ id: String) throws(StoreError) -> RoomRecord? {
-        let reply = try send(["HMGET", roomKey(id), "title", "created_at", "updated_at", "last_event_id"])
-        guard case .array(let fields) = reply, fields.count == 4, let title = fields[0].text else { return nil }
-        return RoomRecord(id: id, title: title, createdAt: fields[1].text ?? "", updatedAt: fields[2].text ?? "",
+        let reply = try send(["HMGET", roomKey(id), "title", "created_at", "updated_at", "last_event_id", "host"])
+        guard case .array(let fields) = reply, fields.count == 5, let title = fields[0].text else { return nil }
+        return RoomRecord(id: id, title: title, host: fields[4].text ?? "", createdAt: fields[1].text ?? "", updatedAt: fields[2].text ?? "",
                           lastEventId: fields[3].text.flatMap { Int64($0) })
     }
 
@@ -74,11 +74,11 @@ public final class RedisRoomStore: RoomStore {
         }
         var summaries: [RoomSummary] = []
         for (room, principal) in memberOf {
-            guard case .array(let parts) = try run(.roomSummary, [prefix, room, principal].map(\.bytes)), parts.count == 8,
+            guard case .array(let parts) = try run(.roomSummary, [prefix, room, principal].map(\.bytes)), parts.count == 9,
                   let value = parts[4].text,
                   let membership = RedisMemberValue.decode(value, member: principal, lastRead: Int64(parts[5].text ?? "") ?? 0,
                                                            unread: Int(parts[6].text ?? "") ?? 0) else { continue }
-            let record = RoomRecord(id: room, title: parts[0].text ?? "", createdAt: parts[1].text ?? "",
+            let record = RoomRecord(id: room, title: parts[0].text ?? "", host: parts[8].text ?? "", createdAt: parts[1].text ?? "",
                                     updatedAt: parts[2].text ?? "", lastEventId: Int64(parts[3].text ?? ""))
             let payload: [UInt8]? = if case .string(let bytes) = parts[7], !bytes.isEmpty { bytes } else { nil }
             summaries.append(RoomSummary(room: record, membership: membership, lastEventPayload: payload))
