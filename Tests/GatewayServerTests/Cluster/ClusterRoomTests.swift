@@ -190,6 +190,32 @@ import Testing
     }
 }
 
+extension ClusterRoomTests {
+    @Test func aNodeWhosePresenceRedisLostWritesItAgain() async throws {
+        let cluster = try TestCluster(nodes: 2)
+        defer { cluster.stop() }
+        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+        let aliceToken = a.token("alice", publish: true)
+        let room = try Self.createRoom(on: a, owner: aliceToken, members: #"[{"id":"alice","presence":true},{"id":"bob"}]"#)
+        let alice = try await a.connect(aliceToken)
+        let bob = try await b.connect(b.token("bob"))
+        func online() throws -> [String]? {
+            try a.http("GET", "/api/v1/rooms/\(room)/presence", token: aliceToken).json().view["online"].strings
+        }
+        try await eventually("both online") { try online() == ["alice", "bob"] }
+        while (try? await alice.nextJSON(timeout: .milliseconds(1500))) != nil {}   // the joins so far
+
+        // Redis loses every node's presence (as after a restart without persistence, or when a
+        // paused node was reaped): each node finds out at its next beat and writes its set again.
+        var keys = ["{gateway}:presence:nodes"]
+        keys += try cluster.redis.command(["KEYS", "{gateway}:presence:node:*"]).split(whereSeparator: \.isNewline).map(String.init)
+        _ = try cluster.redis.command(["DEL"] + keys)
+        try await eventually("both online again", seconds: 10) { try online() == ["alice", "bob"] }
+        _ = try await alice.frame(timeout: 10) { $0["type"].string == "presence" && $0["joined"].strings?.contains("bob") == true }
+        _ = bob
+    }
+}
+
 extension WebSocketClient {
     /// The next frame `matches` accepts, skipping others (presence and unread frames interleave
     /// with events across nodes); fails after `timeout` seconds.

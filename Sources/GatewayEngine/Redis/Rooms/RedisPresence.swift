@@ -1,6 +1,7 @@
 import GatewayCore
 import GatewayRedis
 import Logging
+import Synchronization
 
 /// Presence across nodes: each node keeps the principals connected to it in a set of its own in
 /// Redis and beats (a timestamp in `P:presence:nodes`) on every update, once a second. A
@@ -10,12 +11,25 @@ import Logging
 /// takes its principals offline within `ttl` plus a second.
 ///
 /// The node id is random per process: a restarted node is a new node, and its old self is reaped.
-/// Blocking, one round trip per call: the blocking-work pool only.
+/// A node that was reaped while alive (it could not beat for `ttl`: a long pause, Redis
+/// unreachable) or whose Redis lost its data finds out at its next beat and writes its whole set
+/// again, so its principals come back (as joined) instead of staying offline until they reconnect.
+/// Blocking, one round trip per call (two after a reaping): the blocking-work pool only.
 public final class RedisPresence: PresenceDirectory {
     private let commands: RedisCommandQueue
     private let prefix: String
     private let node: String
     private let ttlMilliseconds: Int
+    /// What this node's set in Redis holds, as far as updates succeeded: written again after a
+    /// reaping. `update` runs one at a time (RoomPresence), the lock only makes that checkable.
+    private let mirror = Mutex(Mirror())
+
+    private struct Mirror {
+        var principals: Set<String> = []
+        var hasBeaten = false
+        /// Reaped and not yet written again (a failed rewrite is tried at the next beat).
+        var needsRewrite = false
+    }
 
     init(commands: RedisCommandQueue, prefix: String, ttlSeconds: Int) {
         self.commands = commands
@@ -28,8 +42,27 @@ public final class RedisPresence: PresenceDirectory {
     public var needsHeartbeat: Bool { true }
 
     public func update(joined: [String], left: [String]) throws(GatewayError) -> (joined: [String], left: [String]) {
+        var (changes, isNew) = try beat(joined: joined, left: left)
+        let rewrite: Set<String>? = mirror.withLock { mirror in
+            if isNew && mirror.hasBeaten { mirror.needsRewrite = true }
+            mirror.hasBeaten = true
+            mirror.principals.formUnion(joined)
+            mirror.principals.subtract(left)
+            return mirror.needsRewrite ? mirror.principals : nil
+        }
+        if let rewrite {
+            // Reaped (or Redis lost its data): everyone here is written, and announced, again.
+            let again = try beat(joined: rewrite.sorted(), left: [])
+            mirror.withLock { $0.needsRewrite = false }
+            changes.joined = Array(Set(changes.joined + again.changes.joined)).sorted()
+            changes.left = Array(Set(changes.left + again.changes.left).subtracting(rewrite)).sorted()
+        }
+        return changes
+    }
+
+    private func beat(joined: [String], left: [String]) throws(GatewayError) -> (changes: (joined: [String], left: [String]), isNew: Bool) {
         let arguments = [prefix, node, String(ttlMilliseconds), String(joined.count)] + joined + left
-        guard case .array(let lists) = try run(.presenceUpdate, arguments), lists.count == 2 else {
+        guard case .array(let lists) = try run(.presenceUpdate, arguments), lists.count == 3 else {
             throw Self.unavailable("presence update: unexpected answer")
         }
         func strings(_ reply: RedisReply) -> [String] {
@@ -37,7 +70,7 @@ public final class RedisPresence: PresenceDirectory {
             return items.compactMap(\.text)
         }
         // A principal on two reaped nodes is reported by each.
-        return (strings(lists[0]), Array(Set(strings(lists[1]))).sorted())
+        return ((strings(lists[0]), Array(Set(strings(lists[1]))).sorted()), lists[2] == .integer(1))
     }
 
     public func online(_ principals: [String]) throws(GatewayError) -> Set<String> {

@@ -160,14 +160,16 @@ extension RedisScript {
 
     /// A node's heartbeat and presence changes; reaps nodes whose heartbeat is older than the TTL.
     ///   ARGV: prefix, node, ttl ms, number of joined, joined ids…, left ids…
-    /// Returns {joined, left}: who was offline on every live node and joined, who is now offline
-    /// on every live node (left here, or was on a reaped node).
+    /// Returns {joined, left, new}: who was offline on every live node and joined, who is now
+    /// offline on every live node (left here, or was on a reaped node), and 1 when this node was
+    /// not in the nodes set (its first beat; or it was reaped, or Redis lost its data: then the
+    /// node sends its whole set again).
     static let presenceUpdate = RedisScript(#"""
         local p, node, ttl, joinedCount = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
         local nodes = p .. ':presence:nodes'
         local time = redis.call('TIME')
         local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-        redis.call('ZADD', nodes, now, node)
+        local new = redis.call('ZADD', nodes, now, node)
         local alive = redis.call('ZRANGEBYSCORE', nodes, now - ttl, '+inf')
         local function elsewhere(id, except)
           for _, other in ipairs(alive) do
@@ -192,7 +194,7 @@ extension RedisScript {
           end
           redis.call('DEL', set)
         end
-        return {joined, left}
+        return {joined, left, new}
         """#)
 
     /// ARGV: prefix, ttl ms, principals… Returns 1 or 0 for each: online on a live node.
