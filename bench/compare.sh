@@ -13,7 +13,8 @@
 # SKIP_BUILD=1 (use the binaries already in the scratch path), RATE_PERSONAL (events/s of the
 # fixed-rate personal run, default 2000), ONLY=chat (only the three chat scenarios of issue 14:
 # personal max, personal at RATE_PERSONAL, fan-out SUBS_SMALL x RATE_LATENCY) and issue 12's
-# rooms scenario (ROOMS rooms of MEMBERS members, default 1000 x 10, at RATE_ROOMS events/s, 200).
+# rooms scenario (ROOMS rooms of MEMBERS members, default 1000 x 10, at RATE_ROOMS events/s, 200);
+# ONLY=rooms (the rooms scenario and personal messages at the same deliveries/s, RATE_ROOMS x MEMBERS).
 #
 # The chat scenarios run against nchan, the gateway with history (shipped config) and a second
 # gateway with `[history] enabled = false`; its figures appear as "<scenario>-history-off",
@@ -224,16 +225,22 @@ fi
 
 # Issue 14: where chat lives. One HTTP publish per event, each to one of USERS users (as fast
 # as a window of outstanding events allows, then at a fixed rate), and fixed-rate fan-out.
+if [[ $only == rooms ]]; then
+    # Issue 12's figure alone: rooms next to personal messages at the same delivery rate.
+    both "personal-${users}-rate$((rate_rooms * members))" personal --users "$users" --rate "$((rate_rooms * members))" \
+        --duration "$duration" --publish-connections 32
+else
 chat "personal-${users}-max" personal --users "$users" --rate 0 --duration "$duration" --publish-connections 32
 chat "personal-${users}-rate${rate_personal}" personal --users "$users" --rate "$rate_personal" --duration "$duration" \
     --publish-connections 32
 chat "fanout-${subs_small}-rate${rate_latency}" fanout --subscribers "$subs_small" --rate "$rate_latency" --duration "$duration"
+fi
 # Issue 12: rooms next to the personal figures. ROOMS rooms of MEMBERS members (every member its
 # own connection), one event per room, round-robin, at RATE_ROOMS events/s. On nchan a room is a
 # channel (no membership check, unread count or unread frame): a lower bound, not a peer.
 both "rooms-${rooms}x${members}-rate${rate_rooms}" rooms --rooms "$rooms" --members "$members" --rate "$rate_rooms" \
     --duration "$duration"
-if [[ $only == chat ]]; then with_rest=0; else with_rest=1; fi
+if [[ $only == chat || $only == rooms ]]; then with_rest=0; else with_rest=1; fi
 
 if ((with_rest)); then
 both "fanout-${subs_small}-max" fanout --subscribers "$subs_small" --rate 0 --duration "$duration"
