@@ -155,6 +155,14 @@ CONF
     else
         printf '[server]\nevent_loops = 1\n%s\n' "$(cat "$conf")" > "$conf"
     fi
+    # The rooms scenario holds ROOMS x MEMBERS connections (10,000 by default); the default
+    # max_connections, (open-file limit - 64) / 2, is 9,968 on a machine with 20,000 files.
+    local max_connections=$(( rooms * members + 2000 ))
+    if grep -q '^\s*max_connections\s*=' "$conf"; then
+        sed -i "s/^\(\s*max_connections\s*=\).*/\1 $max_connections/" "$conf"
+    else
+        sed -i "0,/^\s*\[server\]/s//[server]\nmax_connections = $max_connections/" "$conf"
+    fi
     # POSIX classes only: Debian's default awk (mawk) has no \s.
     awk 'BEGIN{inplugin=0} /^[ \t]*\[\[plugins\]\]/{inplugin=1; print; print "enabled = false"; next}
          /^[ \t]*\[/{inplugin=0} inplugin && /^[ \t]*enabled[ \t]*=/{next} {print}' "$conf" > "$work/gw-off/gateway.conf"
