@@ -47,7 +47,12 @@ final class RoomService: RoomTargets {
         for room in rooms {
             do throws(StoreError) {
                 let counts = try store.appendEvent(id: event.id, room: room, sender: event.senderId, payload: payload)
-                for count in counts { sendUnread(count, room: room, lastEventId: event.id, host: event.host) }
+                // The frame names no member: members with the same count and read mark share one
+                // signal (one PUBLISH with the redis engine, not one per member).
+                let groups = Dictionary(grouping: counts) { UnreadKey(unread: $0.unread, lastRead: $0.lastRead) }
+                for (key, members) in groups.sorted(by: { ($0.key.unread, $0.key.lastRead) < ($1.key.unread, $1.key.lastRead) }) {
+                    sendUnread(key, room: room, lastEventId: event.id, to: members.map(\.member), host: event.host)
+                }
             } catch {
                 // The event was delivered live and is in the members' history; only the room's
                 // own history and unread counts miss it.
@@ -137,7 +142,7 @@ final class RoomService: RoomTargets {
         guard let count = try write({ () throws(StoreError) in try store.markRead(room: id, member: own.id, upTo: eventId) }) else {
             throw .roomNotMember(id)
         }
-        sendUnread(count, room: id, lastEventId: nil, host: host)
+        sendUnread(UnreadKey(unread: count.unread, lastRead: count.lastRead), room: id, lastEventId: nil, to: [count.member], host: host)
         return count
     }
 
@@ -190,14 +195,19 @@ final class RoomService: RoomTargets {
         return nil
     }
 
-    private func sendUnread(_ count: UnreadCount, room: String, lastEventId: Int64?, host: String) {
+    private struct UnreadKey: Hashable {
+        let unread: Int
+        let lastRead: Int64
+    }
+
+    private func sendUnread(_ count: UnreadKey, room: String, lastEventId: Int64?, to members: [String], host: String) {
         let frame = JSON.object()
         frame.set("type", "unread")
         frame.set("room", room)
         frame.set("count", .integer(count.unread))
         frame.set("last_read", .integer(Int(count.lastRead)))
         if let lastEventId { frame.set("last_id", .integer(Int(lastEventId))) }
-        signal(frame, category: "unread", to: [count.member], host: host)
+        signal(frame, category: "unread", to: members, host: host)
     }
 
     private func announce(_ change: String, member: RoomMember, room: String, to recipients: Set<String>, host: String) {

@@ -37,6 +37,7 @@ import Testing
         #expect(try b.http("POST", "/api/v1/rooms/\(room)/subscribe", token: Self.adminToken("ops")).status == 200)
 
         // Published on A, received on B by the members and the watcher, with unread counts.
+        let calls = try cluster.commandCalls()
         let published = try a.publish(RoomTests.roomEvent(room, "hello from A"), token: aliceToken)
         #expect(published.status == 202, "\(published.text)")
         let id = try #require(try published.json().view["id"].int)
@@ -47,6 +48,9 @@ import Testing
             #expect(unread.view["room"].string == room && unread.view["count"].int == 1)
         }
         #expect(try await ops.frame { $0["id"].int == id }.view["message"].string == "hello from A")
+        // One PUBLISH for the event and one for the unread frame of both (the same count and
+        // read mark share a signal), not one per member.
+        #expect((try cluster.commandCalls()["publish"] ?? 0) - (calls["publish"] ?? 0) == 2)
 
         // carol is closed: refused on B, as on A.
         try await carol.sendJSON(#"{"type":"publish","ref":"c1","event":\#(RoomTests.roomEvent(room, "let me talk"))}"#)
