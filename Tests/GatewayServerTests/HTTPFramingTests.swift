@@ -31,6 +31,26 @@ import Testing
         #expect(body.contains("\"status\""))
     }
 
+    /// Up to 16 requests may follow the first in one read (or wait behind the one being
+    /// answered), and every one is answered; a deeper pipeline closes the connection at once
+    /// (HTTPRequestHandler.maxQueuedRequests), so the gateway neither answers nor parses the rest.
+    @Test func aShallowPipelineIsAnsweredInFullAndADeepOneIsClosedAtOnce() throws {
+        let gateway = try TestGateway()
+        defer { gateway.stop() }
+        let request = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"
+        let shallow = String(decoding: try Self.exchange(port: gateway.port, String(repeating: request, count: 10)
+                                                         + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), as: UTF8.self)
+        #expect(shallow.components(separatedBy: "HTTP/1.1 200 OK\r\n").count - 1 == 11, "\(shallow)")
+
+        let started = Date()
+        let deep = String(decoding: try Self.exchange(port: gateway.port, String(repeating: request, count: 200)), as: UTF8.self)
+        #expect(Date().timeIntervalSince(started) < 8, "the deep pipeline's connection was not closed by the server")
+        // At most 17 per read; TCP may cut the 200 requests into a few reads.
+        #expect(deep.components(separatedBy: "HTTP/1.1 200 OK\r\n").count - 1 <= 3 * 17, "\(deep)")
+        // The gateway goes on serving.
+        #expect(try gateway.http("GET", "/healthz").status == 200)
+    }
+
     @Test func anHTTP10RequestIsAnsweredInHTTP10AndTheConnectionCloses() throws {
         let gateway = try TestGateway()
         defer { gateway.stop() }
