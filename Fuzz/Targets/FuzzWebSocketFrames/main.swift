@@ -59,7 +59,7 @@ let endpoint: WebSocketEndpoint = {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("gateway-fuzz-\(getpid())").path
     try! FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
     let history = try! HistoryStore(path: directory + "/history.sqlite", logger: logger)
-    let rooms = RoomService(store: try! RoomStore(history: history, logger: logger), engine: engine, logger: logger)
+    let rooms = RoomService(store: try! SQLiteRoomStore(history: history, logger: logger), engine: engine, logger: logger)
     let verifier = try! TokenVerifier(settings: AuthSettings(hs256Secret: secret))
     return WebSocketEndpoint(
         authenticator: Authenticator(verifier: verifier, cache: VerifiedTokenCache()), pipeline: pipeline,
