@@ -72,14 +72,7 @@ import Testing
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         guard PartialRequest.connect(fd, port: port) else { throw TestFailure("connect to 127.0.0.1:\(port) failed") }
         try RawHTTP.sendAll(fd, Array(request.utf8))
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(fd, &chunk, chunk.count, 0)
-            if count <= 0 { break }
-            received.append(contentsOf: chunk[0..<count])
-        }
-        return received
+        return RawHTTP.readUntilClosed(fd)
     }
 
     private static func contentLength(_ head: String) -> Int? {

@@ -41,6 +41,11 @@ enum RawHTTP {
         if !body.isEmpty || method == "POST" { request += "Content-Length: \(body.count)\r\n" }
         request += "\r\n"
         try sendAll(fd, Array(request.utf8) + body)
+        return try parse(readUntilClosed(fd))
+    }
+
+    /// Everything the peer sends until it closes (or the socket's receive timeout passes).
+    static func readUntilClosed(_ fd: Int32) -> [UInt8] {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         while true {
@@ -48,7 +53,7 @@ enum RawHTTP {
             if count <= 0 { break }
             received.append(contentsOf: chunk[0..<count])
         }
-        return try parse(received)
+        return received
     }
 
     static func sendAll(_ fd: Int32, _ bytes: [UInt8]) throws {

@@ -45,8 +45,11 @@ extension HTTPResponse {
 
     /// No CR, LF or NUL: a header line cannot be split or cut short by it.
     private static func isSafeHeaderText(_ text: String) -> Bool {
-        for byte in text.utf8 where byte == 13 || byte == 10 || byte == 0 { return false }
-        return true
+        func safe(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool { !bytes.contains { $0 == 13 || $0 == 10 || $0 == 0 } }
+        // Native strings are contiguous UTF-8: a loop over the bytes, not String.UTF8View's iterator.
+        if let answer = text.utf8.withContiguousStorageIfAvailable(safe) { return answer }
+        var copy = text
+        return copy.withUTF8(safe)
     }
 
     private static func isConnectionHeader(_ name: String) -> Bool {
