@@ -1,4 +1,4 @@
-// scripted-flows: chat_api's scripted chat mode and surveys as a plugin (ABI 1.3). In a room, a
+// scripted-flows: chat_api's scripted chat mode and surveys as a plugin (ABI 1.3; 1.4 for paths). In a room, a
 // member with the manage permission starts a schema for another member ("survey.start"); that
 // member becomes `scripted`, the plugin posts the current question (a responder: host.publish),
 // accepts only a valid answer (a publish guard: anything else is refused with
@@ -20,12 +20,14 @@ struct ScriptedFlows: PublishGuardPlugin, ResponderPlugin, QueryPlugin {
 
     init(config: JSONView, host: PluginHost) throws(PluginConfigError) {
         let reader = try PluginConfig(config, codePrefix: "scripted_flows", allowedKeys: ["schemas", "store"])
-        let files = try reader.strings("schemas", default: [])
+        // Relative paths start at gateway.conf's folder (ABI 1.4 config_directory), as the
+        // gateway's own paths do: the same config works whatever directory the gateway runs in.
+        let files = try reader.strings("schemas", default: []).map(host.resolvePath)
         guard !files.isEmpty else { throw reader.error("no_schemas", "config key 'schemas' must name at least one schema file") }
         var schemas: [String: SurveySchema] = [:]
         for file in files {
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw reader.error("schema_unreadable", "cannot read schema file \(file) (relative paths start at the gateway's working directory)")
+                throw reader.error("schema_unreadable", "cannot read schema file \(file)")
             }
             let json: JSON
             do { json = try JSON.parse([UInt8](data)) } catch {
@@ -37,7 +39,7 @@ struct ScriptedFlows: PublishGuardPlugin, ResponderPlugin, QueryPlugin {
         }
         self.schemas = schemas
         let store = try reader.string("store", default: "")
-        book = try FlowBook(path: store.isEmpty ? nil : store)
+        book = try FlowBook(path: store.isEmpty ? nil : host.resolvePath(store))
         self.host = host
         guard host.offersResponderServices else {
             throw reader.error("host_too_old", "this plugin needs a gateway with plugin ABI 1.3 (publish and set_member_state)")

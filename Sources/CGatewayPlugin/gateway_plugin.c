@@ -16,3 +16,7 @@ _Static_assert(GW_PLUGIN_DESCRIPTOR_V1_1_SIZE == offsetof(gw_plugin_descriptor, 
                "ABI 1.1 descriptor layout changed: append fields and bump the minor instead");
 _Static_assert(offsetof(gw_message, code) == GW_MESSAGE_CAPACITY,
                "gw_message.text must stay first and keep its 1.0 size");
+_Static_assert(GW_HOST_SERVICES_V1_3_SIZE == offsetof(gw_host_services, config_directory),
+               "ABI 1.3 host services layout changed: append fields and bump the minor instead");
+_Static_assert(offsetof(gw_host_services, config_directory) + sizeof(void *) == sizeof(gw_host_services),
+               "the newest host service must be the last: append fields and bump the minor");

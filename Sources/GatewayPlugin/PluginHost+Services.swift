@@ -14,8 +14,8 @@ public struct HostServiceError: Error, CustomStringConvertible, Sendable, Equata
 extension PluginHost {
     /// True when the host offers the 1.3 services (publish, setMemberState).
     public var offersResponderServices: Bool {
-        services.pointee.abi_major == 1 && services.pointee.abi_minor >= 3
-            && services.pointee.struct_size >= MemoryLayout<gw_host_services>.size
+        // Not struct_size >= the whole table: a 1.3 host's table ends before the 1.4 fields.
+        services.pointee.abi_major == 1 && services.pointee.abi_minor >= 3 && covers(\.set_member_state)
     }
 
     /// Publishes `event` as this plugin: copied and queued, routed later on the gateway's

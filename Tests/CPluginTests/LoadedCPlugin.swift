@@ -121,7 +121,11 @@ private final class HostServicesTable: @unchecked Sendable {
             },
             alloc: { size in malloc(size) },
             free: { pointer in Glibc.free(pointer) },
-            publish: nil, set_member_state: nil  // the 1.3 services: no gateway runs here
+            publish: nil, set_member_state: nil,  // the 1.3 services: no gateway runs here
+            // A static string: NUL-terminated and valid for the life of the process.
+            config_directory: { _ in
+                UnsafeRawPointer(("/srv/gateway" as StaticString).utf8Start).assumingMemoryBound(to: CChar.self)
+            }
         ))
         return services
     }()

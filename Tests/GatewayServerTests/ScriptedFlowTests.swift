@@ -18,6 +18,8 @@ import Testing
     """#
 
     /// A gateway with the scripted-flows plugin on the intake schema, its store in the data folder.
+    /// Both paths are relative: they start at the config's folder (ABI 1.4 config_directory), not
+    /// at the test process's working directory, where no intake.json exists.
     private static func gateway(folder: String? = nil) throws -> TestGateway {
         let folder = folder ?? FileManager.default.temporaryDirectory.appendingPathComponent("flows-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
@@ -25,8 +27,8 @@ import Testing
         if !FileManager.default.fileExists(atPath: schemaPath) { try schema.write(toFile: schemaPath, atomically: true, encoding: .utf8) }
         return try TestGateway(directory: folder) { config in
             config.plugins = [GatewayConfig.Plugin(name: "surveys", library: "libScriptedFlows.so", config: [
-                (key: "schemas", value: .array([.string(schemaPath)])),
-                (key: "store", value: .string(folder + "/surveys.json")),
+                (key: "schemas", value: .array([.string("intake.json")])),
+                (key: "store", value: .string("surveys.json")),
             ])]
         }
     }

@@ -30,7 +30,7 @@ import Testing
         let chain = try Fixtures.chain([guardEntry("quiet", "skip"), guardEntry("flow", "accept"), guardEntry("mod", "refuse"),
                                         guardEntry("old", "refuse_uncoded"), guardEntry("buggy", "error")], metrics: metrics)
         #expect(chain.hasPublishGuards && chain.hasResponders && !chain.guardsMayBlock)
-        #expect(chain.plugins[0].capabilities == ["publish_guard", "responder"] && chain.plugins[0].abiMinor == 3)
+        #expect(chain.plugins[0].capabilities == ["publish_guard", "responder"] && chain.plugins[0].abiMinor == 4)
 
         let refused = try #require(refusal(chain.guardPublish(try event(), publisher: alice, memberships: [], ingress: .websocket)))
         #expect(refused.code == "fixture.refused" && refused.status == 422 && refused.message == "no thanks")

@@ -39,7 +39,7 @@ import Testing
         let run = try gateway(["plugin", "inspect", try Fixtures.path("libgood.so")])
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("name:            fixture-good"))
-        #expect(run.stdout.contains("abi:             1.3"))
+        #expect(run.stdout.contains("abi:             1.4"))
         #expect(run.stdout.contains("capabilities:    category_targets, recipient_filter, attachment_validation, thumbnail"))
         #expect(run.stdout.contains("categories:      news, chat"))
         #expect(run.stdout.contains("build signature: fixture built by PluginHostTests"))

@@ -62,7 +62,7 @@ import Testing
         let error = try refusal("libbad-major.so")
         #expect(error.code == "plugin.abi_major_mismatch")
         #expect(error.message.contains("ABI 2.4"), "the plugin's version: \(error.message)")
-        #expect(error.message.contains("ABI 1.3"), "the host's version: \(error.message)")
+        #expect(error.message.contains("ABI 1.4"), "the host's version: \(error.message)")
     }
 
     @Test func descriptorTooSmall() throws {
@@ -93,7 +93,7 @@ import Testing
         let info = try PluginInspector.inspect(path: path).get()
         #expect(info.name == "fixture-good")
         #expect(info.version == "1.2.3")
-        #expect(info.abiMajor == 1 && info.abiMinor == 3)
+        #expect(info.abiMajor == 1 && info.abiMinor == 4)
         #expect(info.capabilities == ["category_targets", "recipient_filter", "attachment_validation", "thumbnail"])
         #expect(info.categories == ["news", "chat"])
         #expect(info.buildSignature == "fixture built by PluginHostTests")

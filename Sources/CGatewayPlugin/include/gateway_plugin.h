@@ -1,5 +1,5 @@
 /*
- * gateway_plugin.h — Chat Gateway plugin ABI, version 1.3.
+ * gateway_plugin.h — Chat Gateway plugin ABI, version 1.4.
  *
  * This header is the whole contract between the gateway (the "host") and a handler plugin.
  * With this file and jansson (<jansson.h>, Debian: libjansson-dev) you can write a plugin in C;
@@ -42,6 +42,9 @@
  *    responder capability (on_routed), the query capability (on_query: GET endpoints under
  *    /api/v1/plugins/<entry>/) and two host services: publish() (a plugin publishes events
  *    itself, asynchronously) and set_member_state() (a room member's state).
+ *  - 1.4 added the host service config_directory(): the folder of the gateway.conf that named
+ *    the instance, so a plugin resolves the relative paths of its config (schema files, stores)
+ *    where the operator wrote them, whatever the gateway's working directory.
  *
  * ---------------------------------------------------------------------------------------------
  * Reloading (SIGHUP)
@@ -202,7 +205,7 @@ extern "C" {
 #endif
 
 #define GW_PLUGIN_ABI_MAJOR 1
-#define GW_PLUGIN_ABI_MINOR 3
+#define GW_PLUGIN_ABI_MINOR 4
 
 /** The one symbol the host looks up in a plugin. */
 #define GW_PLUGIN_ENTRY_SYMBOL "gateway_plugin_entry"
@@ -369,7 +372,18 @@ typedef struct gw_host_services {
     gw_result (*set_member_state)(const gw_host_context *context, const char *room, const char *member,
                                   const char *state, gw_message *message);
 
-    /* ABI 1.4+ appends fields here. */
+    /* ---- ABI 1.4: present only when struct_size covers it (check before calling). ---- */
+
+    /**
+     * The absolute folder of the gateway.conf whose [[plugins]] entry created this instance
+     * (no trailing slash). Resolve relative paths in your config against it, as the gateway
+     * resolves its own: a relative path must not depend on the directory the gateway was
+     * started from. Any thread. The string is owned by the host and valid until destroy()
+     * returns. Never NULL.
+     */
+    const char *(*config_directory)(const gw_host_context *context);
+
+    /* ABI 1.5+ appends fields here. */
 } gw_host_services;
 
 /**
@@ -654,6 +668,10 @@ typedef struct gw_plugin_descriptor {
 /** Size of the ABI 1.2 host services (before publish and set_member_state). */
 #define GW_HOST_SERVICES_V1_2_SIZE \
     (offsetof(gw_host_services, free) + sizeof(void *))
+
+/** Size of the ABI 1.3 host services (adds publish and set_member_state; before config_directory). */
+#define GW_HOST_SERVICES_V1_3_SIZE \
+    (offsetof(gw_host_services, set_member_state) + sizeof(void *))
 
 /**
  * The entry function every plugin exports as GW_PLUGIN_ENTRY_SYMBOL:

@@ -1,6 +1,7 @@
 // The gw_host_services table handed to every plugin's create(): logging through swift-log with
 // the instance's name as metadata, malloc/free so thumbnail bytes can change owner, and (ABI
-// 1.3) publish / set_member_state through the running gateway (PluginServiceDesk).
+// 1.3) publish / set_member_state through the running gateway (PluginServiceDesk), and (ABI 1.4)
+// the folder of the config file that named the instance.
 import CGatewayPlugin
 import CJansson
 import GatewayJSON
@@ -18,14 +19,21 @@ final class PluginHostContext: Sendable {
     let logger: Logger
     let entryName: String
     let services: PluginServiceDesk
+    /// config_directory()'s answer, a C string the plugin may keep until destroy() returns.
+    /// Written once here, freed in deinit, never mutated: safe to read from any thread.
+    nonisolated(unsafe) let configDirectory: UnsafeMutablePointer<CChar>
 
-    init(entryName: String, baseLogger: Logger, services: PluginServiceDesk) {
+    /// `configDirectory`: absolute (PluginHost.makeChain makes it so).
+    init(entryName: String, baseLogger: Logger, services: PluginServiceDesk, configDirectory: String) {
         var logger = baseLogger
         logger[metadataKey: "plugin"] = .string(entryName)
         self.logger = logger
         self.entryName = entryName
         self.services = services
+        self.configDirectory = strdup(configDirectory)
     }
+
+    deinit { free(configDirectory) }
 
     /// Hands out a +1 reference as the opaque C token; `release(_:)` balances it.
     func retainedToken() -> OpaquePointer {
@@ -80,6 +88,10 @@ enum HostServices {
                 return HostServices.answer(message) { () throws(GatewayError) in
                     try plugin.services.current().setMemberState(room: roomId, member: memberId, state: stateName)
                 }
+            },
+            config_directory: { context in
+                guard let context else { return nil }
+                return UnsafePointer(PluginHostContext.borrow(context).configDirectory)
             }
         ))
         return ProcessLifetimePointer(table)

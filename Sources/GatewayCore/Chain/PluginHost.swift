@@ -26,6 +26,7 @@ public final class PluginHost: Sendable {
     public func makeChain(_ entries: [GatewayConfig.Plugin], pluginDirectory: String?,
                           baseDirectory: String) -> Result<PluginChain, [PluginLoadError]> {
         let directory = Self.resolveDirectory(pluginDirectory, baseDirectory: baseDirectory)
+        let configDirectory = Self.absolute(baseDirectory)
         return PluginControlQueue.sync {
             var errors: [PluginLoadError] = []
             var instances: [PluginInstance] = []
@@ -45,7 +46,7 @@ public final class PluginHost: Sendable {
                 case .failure(let error): errors.append(error); continue
                 }
                 switch PluginInstance.create(library: library, entry: entry, logger: logger, metricsFactory: metricsFactory,
-                                             services: services) {
+                                             services: services, configDirectory: configDirectory) {
                 case .success(let instance): instances.append(instance)
                 case .failure(let error): errors.append(error)
                 }
@@ -84,6 +85,16 @@ public final class PluginHost: Sendable {
     private static func join(_ directory: String, _ name: String) -> String {
         let base = directory.isEmpty ? "." : directory
         return base.hasSuffix("/") ? base + name : base + "/" + name
+    }
+
+    /// `directory` as an absolute, standardized path ("." and ".." resolved against the working
+    /// directory now): plugins get it from config_directory() and may use it later, from any
+    /// thread, after the gateway's working directory means nothing to them.
+    static func absolute(_ directory: String) -> String {
+        let path = directory.hasPrefix("/") ? directory
+            : join(FileManager.default.currentDirectoryPath, directory.isEmpty ? "." : directory)
+        let standardized = (path as NSString).standardizingPath
+        return standardized.isEmpty ? "/" : standardized
     }
 
     /// The folder of the running executable (where `swift build` puts the bundled plugins).

@@ -71,11 +71,13 @@ final class PluginInstance: @unchecked Sendable {
     }
 
     /// Calls create(). Must run on the control queue.
+    /// `configDirectory`: the absolute folder of the config file (host->config_directory).
     static func create(library: PluginLibrary, entry: GatewayConfig.Plugin, logger: Logger,
-                       metricsFactory: MetricsFactory?, services: PluginServiceDesk)
+                       metricsFactory: MetricsFactory?, services: PluginServiceDesk, configDirectory: String)
         -> Result<PluginInstance, PluginLoadError>
     {
-        let context = PluginHostContext(entryName: entry.name, baseLogger: logger, services: services)
+        let context = PluginHostContext(entryName: entry.name, baseLogger: logger, services: services,
+                                        configDirectory: configDirectory)
         let token = context.retainedToken()
         let config = ConfigJSON.object(entry.config)
         var message = gw_message()

@@ -2,7 +2,8 @@
  *   skip, accept, refuse (coded 422), refuse_uncoded, error, rewrite (changes "message" and also
  *   tries to change id, source and target, which the host must keep), echo (refuses with what it
  *   was shown: publisher id, ingress, memberships), bot (on_routed publishes a reply through
- *   host->publish and refuses nothing). */
+ *   host->publish and refuses nothing), config_dir (refuses with host->config_directory(), ABI 1.4,
+ *   or "none" when the host's table is too short to hold it). */
 #include <stdlib.h>
 #include <string.h>
 #include "gateway_plugin.h"
@@ -44,6 +45,12 @@ static gw_result on_publish(gw_instance *instance, const gw_publish_request *req
         json_object_set_new(copy, "target", json_pack("{s:[s]}", "principals", "mallory"));
         *rewritten_out = copy;
         return GW_REWRITE;
+    }
+    if (!strcmp(f->mode, "config_dir")) {
+        const char *folder = f->host->struct_size >= GW_HOST_SERVICES_V1_3_SIZE + sizeof(void *)
+            ? f->host->config_directory(f->context) : "none";
+        gw_message_refuse(f->host, message, "fixture.config_dir", 400, "%s", folder);
+        return GW_REJECT;
     }
     if (!strcmp(f->mode, "echo")) {
         char *memberships = json_dumps(request->memberships, JSON_COMPACT | JSON_SORT_KEYS);
