@@ -107,14 +107,15 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         let directory: any PresenceDirectory
         if config.engine.kind == "redis" {
             // Several nodes: rooms and presence shared in Redis, so every node sees the same.
-            let redisRooms = RedisRooms(endpoint: config.redis.url, presenceTTLSeconds: config.engine.presenceTTLSeconds, logger: logger)
+            let redisRooms = RedisRooms(endpoint: config.redis.url, presenceTTLSeconds: config.engine.presenceTTLSeconds,
+                                        eventsPerRoom: config.history.perRoom, logger: logger)
             redisRooms.start()
             self.redisRooms = redisRooms
             roomStore = redisRooms.store
             directory = redisRooms.presence
         } else {
             redisRooms = nil
-            roomStore = try SQLiteRoomStore(history: history, logger: logger)
+            roomStore = try SQLiteRoomStore(history: history, eventsPerRoom: config.history.perRoom, logger: logger)
             directory = LocalPresence(isOnline: { fanOut.isOnline($0) })
         }
         let rooms = RoomService(store: roomStore, engine: engine, logger: logger)

@@ -126,6 +126,28 @@ import Testing
         #expect(try await bob.nextJSON().view["count"].int == 0)
     }
 
+    /// `[history] per_room`: a room keeps its newest events; unread counts count every event until
+    /// a read mark recounts what is kept after it.
+    @Test func aRoomKeepsItsNewestPerRoomEvents() async throws {
+        let gateway = try TestGateway { $0.history.perRoom = 3 }
+        defer { gateway.stop() }
+        let aliceToken = gateway.token("alice", publish: true)
+        let bobToken = gateway.token("bob", publish: true)
+        let room = try Self.createRoom(gateway, owner: aliceToken, members: #"[{"id":"bob"}]"#)
+        var ids: [Int] = []
+        for index in 1...5 {
+            let response = try gateway.publish(Self.roomEvent(room, "note \(index)"), token: aliceToken)
+            #expect(response.status == 202, "\(response.text)")
+            ids.append(try #require(try response.json().view["id"].int))
+        }
+        let page = try gateway.http("GET", "/api/v1/rooms/\(room)/events?limit=10", token: bobToken).json().view
+        #expect(page["events"].elements.compactMap { $0["message"].string } == ["note 5", "note 4", "note 3"])
+        #expect(page["before"].isNull)
+        #expect(try gateway.http("GET", "/api/v1/rooms", token: bobToken).json().view["rooms"][0]["unread"].int == 5)
+        let read = try gateway.http("POST", "/api/v1/rooms/\(room)/read", token: bobToken, body: Array(#"{"id":\#(ids[3])}"#.utf8))
+        #expect(try read.json().view["unread"].int == 1, "\(read.text)")
+    }
+
     @Test func membershipChangesReachOpenConnections() async throws {
         let gateway = try TestGateway()
         defer { gateway.stop() }

@@ -68,6 +68,7 @@ extension GatewayConfig {
             .bool("enabled", \.enabled),
             .string("path", \.path),
             .integer("per_recipient", \.perRecipient, range: 1...100_000),
+            .integer("per_room", \.perRoom, range: 1...10_000_000),
         ]
     }
 

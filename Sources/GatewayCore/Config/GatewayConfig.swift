@@ -143,6 +143,9 @@ public struct GatewayConfig: Sendable, Equatable {
         public var path: String = "gateway-data/history.sqlite"
         /// Events kept per recipient.
         public var perRecipient: Int = 50
+        /// Events kept per room (the room's history, for `GET …/rooms/<id>/events`); older ones
+        /// are removed as new ones arrive, so a busy room's history stays bounded.
+        public var perRoom: Int = 10_000
         /// false: no event is recorded (no replay on reconnect, empty notifications); the
         /// database still holds attachment metadata.
         public var enabled: Bool = true

@@ -13,15 +13,19 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
     private let lock = LockWithCondition()
     private var connection: SQLiteConnection?
     private let logger: Logger
+    /// `[history] per_room`: a room keeps its newest this many events.
+    private let eventsPerRoom: Int
 
-    public init(path: String, logger: Logger = Logger(label: "gateway.store.rooms")) throws(StoreError) {
+    public init(path: String, eventsPerRoom: Int = 10_000, logger: Logger = Logger(label: "gateway.store.rooms")) throws(StoreError) {
         self.logger = logger
+        self.eventsPerRoom = max(1, eventsPerRoom)
         connection = try StoreSchema.openMigrated(path: path, logger: logger)
     }
 
     /// Keeps rooms in the history's database file.
-    public convenience init(history: HistoryStore, logger: Logger = Logger(label: "gateway.store.rooms")) throws(StoreError) {
-        try self.init(path: history.path, logger: logger)
+    public convenience init(history: HistoryStore, eventsPerRoom: Int = 10_000,
+                            logger: Logger = Logger(label: "gateway.store.rooms")) throws(StoreError) {
+        try self.init(path: history.path, eventsPerRoom: eventsPerRoom, logger: logger)
     }
 
     public func close() {
@@ -163,6 +167,19 @@ public final class SQLiteRoomStore: RoomStore, @unchecked Sendable {  // `connec
                 }
                 // Appended before (a retry): counted already.
                 let isNew = connection.changes > 0
+                // Bounded history: the events beyond the newest `eventsPerRoom` go (at most one
+                // per append once the room is full; the primary key makes it an index range).
+                try connection.withStatement(
+                    """
+                    DELETE FROM room_events WHERE room_id = ?1 AND event_id <=
+                        (SELECT event_id FROM room_events WHERE room_id = ?1 ORDER BY event_id DESC LIMIT 1 OFFSET ?2)
+                    """
+                ) { statement throws(StoreError) in
+                    guard isNew else { return }
+                    statement.bind(1, room)
+                    statement.bind(2, Int64(eventsPerRoom))
+                    try statement.run()
+                }
                 try connection.withStatement("UPDATE rooms SET last_event_id = max(coalesce(last_event_id, 0), ?), updated_at = ? WHERE id = ?") { statement throws(StoreError) in
                     statement.bind(1, id)
                     statement.bind(2, Timestamp.now())

@@ -99,6 +99,30 @@ import Testing
         #expect(try b.http("GET", "/api/v1/rooms/\(room)", token: b.token("bob")).status == 404)
     }
 
+    /// `[history] per_room` bounds a room's history in Redis: the zset, payloads and senders keep
+    /// the newest events only, on whichever node appended them; unread counts still count all.
+    @Test func aRoomsHistoryInRedisKeepsItsNewestPerRoomEvents() async throws {
+        let cluster = try TestCluster(nodes: 2, historyConfig: "per_room = 3")
+        defer { cluster.stop() }
+        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+        let aliceToken = a.token("alice", publish: true)
+        let bobToken = a.token("bob", publish: true)
+        let room = try Self.createRoom(on: a, owner: aliceToken, members: #"[{"id":"bob"}]"#)
+        for index in 1...5 {
+            let node = index % 2 == 0 ? b : a
+            #expect(try node.publish(RoomTests.roomEvent(room, "note \(index)"), token: aliceToken).status == 202)
+        }
+        for node in [a, b] {
+            let page = try node.http("GET", "/api/v1/rooms/\(room)/events?limit=10", token: bobToken).json().view
+            #expect(page["events"].elements.compactMap { $0["message"].string } == ["note 5", "note 4", "note 3"])
+            #expect(try node.http("GET", "/api/v1/rooms", token: bobToken).json().view["rooms"][0]["unread"].int == 5)
+        }
+        let key = "{gateway}:room:\(room)"
+        #expect(try cluster.redis.command(["ZCARD", key + ":events"]).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        #expect(try cluster.redis.command(["HLEN", key + ":payloads"]).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+        #expect(try cluster.redis.command(["HLEN", key + ":senders"]).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
+    }
+
     @Test func unreadCountsAgreeOnBothNodesAndSurviveRestartingBoth() async throws {
         let cluster = try TestCluster(nodes: 2)
         defer { cluster.stop() }

@@ -10,8 +10,8 @@ final class GatewayNodeProcess: GatewayEndpoint, Sendable {
     private let process = Process()
 
     /// `engineConfig`: more lines of `[engine]` (e.g. `presence_ttl_seconds = 3`); `extraConfig`:
-    /// more lines of `[redis]`, then any further sections.
-    init(name: String, redisPort: Int, engineConfig: String = "", extraConfig: String = "") throws {
+    /// more lines of `[redis]`, then any further sections; `historyConfig`: more lines of `[history]`.
+    init(name: String, redisPort: Int, engineConfig: String = "", historyConfig: String = "", extraConfig: String = "") throws {
         self.name = name
         let products = TestGateway.productsDirectory
         let binary = products + "/gateway"
@@ -32,6 +32,7 @@ final class GatewayNodeProcess: GatewayEndpoint, Sendable {
         [history]
         path = "history.sqlite"
         per_recipient = 10000
+        \(historyConfig)
         [redis]
         url = "redis://127.0.0.1:\(redisPort)/0"
         \(extraConfig)
@@ -69,12 +70,12 @@ final class TestCluster: Sendable {
     let nodes: [GatewayNodeProcess]
 
     /// `redisConfig`: more lines of each node's `[redis]` section (e.g. `enabled = true`).
-    init(nodes count: Int = 3, engineConfig: String = "", redisConfig: String = "") throws {
+    init(nodes count: Int = 3, engineConfig: String = "", historyConfig: String = "", redisConfig: String = "") throws {
         redis = try RedisServerProcess()
         var nodes: [GatewayNodeProcess] = []
         for index in 0..<count {
             nodes.append(try GatewayNodeProcess(name: "n\(index)", redisPort: redis.port, engineConfig: engineConfig,
-                                                extraConfig: redisConfig))
+                                                historyConfig: historyConfig, extraConfig: redisConfig))
         }
         self.nodes = nodes
         for node in nodes { try waitFor("node \(node.name) healthy") { try node.health().code == 200 } }

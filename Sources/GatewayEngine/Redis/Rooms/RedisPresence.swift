@@ -110,11 +110,12 @@ public final class RedisRooms: Sendable {
     public let presence: RedisPresence
     private let commands: RedisCommandQueue
 
-    public init(endpoint: RedisEndpoint, presenceTTLSeconds: Int, logger: Logger, keyPrefix: String = "gateway") {
+    /// `eventsPerRoom`: `[history] per_room`.
+    public init(endpoint: RedisEndpoint, presenceTTLSeconds: Int, eventsPerRoom: Int, logger: Logger, keyPrefix: String = "gateway") {
         let commands = RedisCommandQueue(endpoint: endpoint, logger: logger)
         let prefix = RedisKeys(prefix: keyPrefix).roomPrefix
         self.commands = commands
-        store = RedisRoomStore(commands: commands, prefix: prefix)
+        store = RedisRoomStore(commands: commands, prefix: prefix, eventsPerRoom: eventsPerRoom)
         presence = RedisPresence(commands: commands, prefix: prefix, ttlSeconds: presenceTTLSeconds)
     }
 

@@ -57,7 +57,9 @@ extension RedisScript {
 
     /// Appends an event (once per id) and counts it unread for every member but the sender that
     /// has the read permission and has not read past it.
-    ///   ARGV: prefix, room, event id, sender, payload, now
+    /// Keeps the room's newest `events to keep` events: older ones leave the zset, payloads and
+    /// senders (unread counts are kept apart and stay exact).
+    ///   ARGV: prefix, room, event id, sender, payload, now, events to keep
     /// Returns member, unread, last_read triples for those members.
     static let roomAppend = RedisScript(#"""
         local p, id, eventId, sender = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
@@ -70,6 +72,14 @@ extension RedisScript {
           local last = tonumber(redis.call('HGET', room, 'last_event_id') or '0')
           if number > last then redis.call('HSET', room, 'last_event_id', eventId) end
           redis.call('HSET', room, 'updated_at', ARGV[6])
+          -- At most 1,000 per call (unpack's stack); a lowered per_room converges over appends.
+          local excess = math.min(redis.call('ZCARD', room .. ':events') - tonumber(ARGV[7]), 1000)
+          if excess > 0 then
+            local old = redis.call('ZRANGE', room .. ':events', 0, excess - 1)
+            redis.call('ZREMRANGEBYRANK', room .. ':events', 0, excess - 1)
+            redis.call('HDEL', room .. ':payloads', unpack(old))
+            redis.call('HDEL', room .. ':senders', unpack(old))
+          end
         end
         local counts = {}
         local members = redis.call('HGETALL', room .. ':members')

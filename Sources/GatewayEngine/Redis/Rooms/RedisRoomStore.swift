@@ -15,11 +15,14 @@ import Logging
 public final class RedisRoomStore: RoomStore {
     private let commands: RedisCommandQueue
     private let prefix: String
+    /// `[history] per_room`: a room keeps its newest this many events.
+    private let eventsPerRoom: Int
 
     /// `commands` is started and stopped by its owner (RedisRooms).
-    init(commands: RedisCommandQueue, prefix: String) {
+    init(commands: RedisCommandQueue, prefix: String, eventsPerRoom: Int) {
         self.commands = commands
         self.prefix = prefix
+        self.eventsPerRoom = max(1, eventsPerRoom)
     }
 
     public func close() {}
@@ -94,7 +97,7 @@ public final class RedisRoomStore: RoomStore {
     // MARK: Events and unread
 
     public func appendEvent(id: Int64, room: String, sender: String, payload: [UInt8]) throws(StoreError) -> [UnreadCount] {
-        let reply = try run(.roomAppend, [prefix, room, String(id), sender].map(\.bytes) + [payload, Timestamp.now().bytes])
+        let reply = try run(.roomAppend, [prefix, room, String(id), sender].map(\.bytes) + [payload, Timestamp.now().bytes, String(eventsPerRoom).bytes])
         guard case .array(let parts) = reply else { throw unexpected(reply) }
         return stride(from: 0, to: parts.count - 2, by: 3).compactMap { index in
             guard let member = parts[index].text, case .integer(let unread) = parts[index + 1],
