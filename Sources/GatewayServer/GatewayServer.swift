@@ -147,7 +147,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
                             blockingPool: blockingPool, logger: logger),
             pluginQueries: PluginQueryRoute(authenticator: authenticator, chain: chain, pool: blockingPool),
             developmentLogin: DevelopmentLogin(config: config),
-            maxBodyBytes: config.server.maxEventBytes)
+            maxBodyBytes: config.server.maxEventBytes, metricsAccess: config.server.metricsAccess)
         webSocket = WebSocketEndpoint(
             authenticator: authenticator, pipeline: pipeline, rooms: RoomSignals(rooms: rooms, pipeline: pipeline, pool: blockingPool),
             fanOut: fanOut,

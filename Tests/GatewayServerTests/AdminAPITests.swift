@@ -27,6 +27,40 @@ import Testing
         #expect(try gateway.http("DELETE", "/api/v1/admin/overview", token: adminToken(gateway)).status == 405)
     }
 
+    /// `[server] metrics_access`: public by default (Prometheus's habit); "admin" keeps the
+    /// counters for admin tokens. curl is the client, as a scraper would be.
+    @Test func metricsAreForAdminsWhenConfiguredSo() throws {
+        let open = try TestGateway()
+        defer { open.stop() }
+        #expect(try Self.curl("http://127.0.0.1:\(open.port)/metrics").status == 200)
+
+        let gateway = try TestGateway { $0.server.metricsAccess = .admin }
+        defer { gateway.stop() }
+        let url = "http://127.0.0.1:\(gateway.port)/metrics"
+        let anonymous = try Self.curl(url)
+        #expect(anonymous.status == 401 && anonymous.body.contains("auth.missing_token"), "\(anonymous.body)")
+        let user = try Self.curl(url, token: gateway.token("alice"))
+        #expect(user.status == 403 && user.body.contains("metrics.forbidden"), "\(user.body)")
+        let admin = try Self.curl(url, token: adminToken(gateway))
+        #expect(admin.status == 200 && admin.body.contains("gateway_connections"), "\(admin.body.prefix(200))")
+        // /healthz stays open for load balancers.
+        #expect(try Self.curl("http://127.0.0.1:\(gateway.port)/healthz").status == 200)
+    }
+
+    private static func curl(_ url: String, token: String? = nil) throws -> (status: Int, body: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+        process.arguments = ["-s", "-w", "\n%{http_code}", url] + (token.map { ["-H", "Authorization: Bearer \($0)"] } ?? [])
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let text = String(decoding: data, as: UTF8.self)
+        let lines = text.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
     @Test func adminClaimAndScopeAreConfigurable() throws {
         let gateway = try TestGateway {
             $0.auth.adminClaim = "roles"

@@ -35,6 +35,10 @@ extension GatewayConfig {
             .integer("pong_timeout_seconds", \.pongTimeoutSeconds, range: 1...86_400),
             .optionalString("tls_certificate_file", \.tlsCertificateFile),
             .optionalString("tls_private_key_file", \.tlsPrivateKeyFile),
+            .parsed("metrics_access", \.metricsAccess, parse: { text in
+                MetricsAccess(rawValue: text).map { .success($0) }
+                    ?? .failure(InvalidConfigValue(message: "expected \"public\" or \"admin\", got '\(text)'"))
+            }),
         ]
     }
 

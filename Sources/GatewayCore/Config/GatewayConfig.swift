@@ -78,7 +78,14 @@ public struct GatewayConfig: Sendable, Equatable {
         /// the port speaks HTTPS and wss only. Re-read on SIGHUP. Off by default.
         public var tlsCertificateFile: String? = nil
         public var tlsPrivateKeyFile: String? = nil
+        /// Who may read GET /metrics: anyone who reaches the port (Prometheus's default), or only
+        /// admin tokens (a scraper sends `Authorization: Bearer <admin JWT>`).
+        public var metricsAccess: MetricsAccess = .public
         public init() {}
+    }
+
+    public enum MetricsAccess: String, Sendable, Equatable, CaseIterable {
+        case `public`, admin
     }
 
     public struct Auth: Sendable, Equatable {

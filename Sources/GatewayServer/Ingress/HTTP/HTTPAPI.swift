@@ -31,6 +31,8 @@ struct HTTPAPI: Sendable {
     let developmentLogin: DevelopmentLogin
     /// [server] max_event_bytes: the largest buffered request body.
     let maxBodyBytes: Int
+    /// [server] metrics_access: whether GET /metrics needs an admin token.
+    let metricsAccess: GatewayConfig.MetricsAccess
 
     func bodyHandling(for head: HTTPRequestHead, target: RequestTarget, channel: Channel) -> BodyHandling {
         if head.method == .POST && target.path == AttachmentRoutes.uploadPath {
@@ -55,6 +57,19 @@ struct HTTPAPI: Sendable {
         }
     }
 
+    /// The metrics text, or 401/403 `metrics.forbidden` when `[server] metrics_access = "admin"`
+    /// and the caller is no admin: the counters tell who is connected and how busy the node is.
+    private func metrics(_ request: APIRequest) -> HTTPResponse {
+        guard metricsAccess == .admin else { return status.metricsText() }
+        switch authenticator.identify(head: request.head, query: request.target.query) {
+        case .failure(let error): return .error(error)
+        case .success(let identity) where !identity.isAdmin:
+            return .error(GatewayError(code: "metrics.forbidden",
+                                       message: "GET /metrics needs an admin token here ([server] metrics_access = \"admin\").", status: 403))
+        case .success: return status.metricsText()
+        }
+    }
+
     private func route(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
         let path = request.target.path
         let method = request.head.method
@@ -68,7 +83,7 @@ struct HTTPAPI: Sendable {
         case "/healthz":
             return only(.GET) { eventLoop.makeSucceededFuture(status.health()) }
         case "/metrics":
-            return only(.GET) { eventLoop.makeSucceededFuture(status.metricsText()) }
+            return only(.GET) { eventLoop.makeSucceededFuture(metrics(request)) }
         case "/api/v1/events":
             return only(.POST) { publish.handle(request, eventLoop: eventLoop) }
         case "/api/v1/context":
