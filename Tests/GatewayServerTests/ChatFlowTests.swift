@@ -111,8 +111,10 @@ import Testing
         defer { gateway.stop() }
         let client = try await gateway.connect(nil, path: "/ws/chat", subprotocols: ["accessToken", gateway.token("erin")])
         #expect(client.negotiatedSubprotocol == "accessToken")
-        _ = try gateway.publish(#"{"category":"c","message":"via subprotocol","target":{"principals":["erin"]}}"#,
-                                token: gateway.token("app", publish: true))
+        let published = try gateway.publish(#"{"category":"c","message":"via subprotocol","target":{"principals":["erin"]}}"#,
+                                            token: gateway.token("app", publish: true))
+        // A refused publish would otherwise show up only as a 30 s wait for the frame.
+        #expect(published.status == 202, "\(published.status) \(published.text)")
         #expect(try await client.nextJSON().view["message"].string == "via subprotocol")
     }
 
