@@ -9,6 +9,10 @@ import NIOWebSocket
 /// per-recipient filters), replayed history, acks and errors, close frames. It reads nothing —
 /// client frames go to ClientFrameReader — and it does not register itself: FanOut does.
 ///
+/// FanOut registers it before the 101 answer is written, so an event published the moment the
+/// client sees the 101 is not missed; until the handler joins the pipeline (`handlerAdded`, just
+/// after the 101), events wait in `held` and a close waits in `closeBeforeAttached`.
+///
 /// Lives on its channel's event loop only.
 final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
@@ -38,7 +42,12 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     private var rawWriter: ChannelHandlerContext!
     private var needsFlush = false
     private(set) var closing = false
-    /// While missed events are replayed from history, live events wait here to keep order.
+    /// In the pipeline (after the 101): until then nothing can be written.
+    private var attached = false
+    /// A close asked for before the handler was in the pipeline, sent as soon as it is.
+    private var closeBeforeAttached: (code: WebSocketErrorCode, reason: String?, immediately: Bool)?
+    /// While missed events are replayed from history (or before the handler is attached), live
+    /// events wait in `held` to keep order.
     private var replaying: Bool
     private var held: [RoutedEvent] = []
     /// Ids the replay wrote that have not come live yet. With the redis engine an event may be
@@ -77,6 +86,13 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
             return
         }
         rawWriter = encoder
+        attached = true
+        if let pending = closeBeforeAttached {
+            closing = false
+            close(code: pending.code, reason: pending.reason, immediately: pending.immediately)
+            return
+        }
+        if !replaying { writeHeld(replayed: []) }
         if let interval = settings.pingInterval {
             let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
             pinging = context.eventLoop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { _ in
@@ -145,7 +161,7 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     func deliver(_ event: RoutedEvent) -> DeliveryResult {
         if closing { return .notWritten }
         if !replayedNotYetLive.isEmpty && replayedNotYetLive.remove(event.id) != nil { return .notWritten }
-        if replaying {
+        if replaying || !attached {
             // Bounded like the outbound queue: a replay that cannot keep up with live traffic
             // ends with 1013 (try again later) instead of holding events without limit.
             guard held.count < Self.maxEventsHeldDuringReplay else {
@@ -194,6 +210,12 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     /// may publish ids 6 then 5, and 5 is then new to this client although smaller.
     func finishReplay(replayed: Set<Int64>) {
         replaying = false
+        writeHeld(replayed: replayed)
+    }
+
+    /// Writes the live events held during the replay or before attaching, skipping those the
+    /// replay already wrote, and flushes.
+    private func writeHeld(replayed: Set<Int64>) {
         let waiting = held
         held.removeAll()
         var notYetLive = replayed
@@ -273,6 +295,10 @@ final class ClientConnection: ChannelInboundHandler, RemovableChannelHandler {
     func close(code: WebSocketErrorCode, reason: String?, immediately: Bool = false) {
         guard !closing else { return }
         closing = true
+        guard attached else {
+            closeBeforeAttached = (code, reason, immediately)
+            return
+        }
         var buffer = context.channel.allocator.buffer(capacity: 2 + (reason?.utf8.count ?? 0))
         buffer.write(webSocketErrorCode: code)
         if let reason { buffer.writeString(String(reason.prefix(120))) }

@@ -12,12 +12,15 @@ final class ConnectionSetup: @unchecked Sendable {  // written and read on the c
     var refusal: GatewayError?
     /// An authentication failure answered the pyams_chat_ws way: upgrade, logout frame, close.
     var logout: GatewayError?
-    var accepted: (identity: Identity, host: String, resumeAfter: Int64?)?
+    /// Already registered with the fan-out; its handlers join the pipeline after the 101.
+    var accepted: (connection: ClientConnection, identity: Identity, host: String, resumeAfter: Int64?)?
 }
 
-/// GET /ws and /ws/chat: authenticates the upgrade, then builds the connection's handlers —
-/// ClientFrameReader (reads) and ClientConnection (writes) — registers the connection with the
-/// fan-out and starts the replay of missed events.
+/// GET /ws and /ws/chat: authenticates the upgrade and registers the connection with the fan-out
+/// before the 101 is written (NIO writes the 101 first and builds the pipeline after: a client
+/// that publishes as soon as it sees the 101 must still get the event, which waits in the
+/// connection until its handlers are added). Then builds the connection's handlers —
+/// ClientFrameReader (reads) and ClientConnection (writes) — and starts the replay of missed events.
 struct WebSocketEndpoint: Sendable {
     static let paths: Set<String> = ["/ws", "/ws/chat"]
 
@@ -42,7 +45,7 @@ struct WebSocketEndpoint: Sendable {
             maxFrameSize: max(maxMessage, 125),
             automaticErrorHandling: true,
             shouldUpgrade: { channel, head in
-                decide(head, setup: setup, eventLoop: channel.eventLoop)
+                decide(head, setup: setup, channel: channel)
             },
             upgradePipelineHandler: { channel, _ in
                 channel.eventLoop.makeCompletedFuture {
@@ -51,29 +54,28 @@ struct WebSocketEndpoint: Sendable {
                         return
                     }
                     guard let accepted = setup.accepted else { throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget }
-                    try addHandlers(to: channel, identity: accepted.identity, host: accepted.host, resumeAfter: accepted.resumeAfter)
+                    try addHandlers(accepted.connection, to: channel, identity: accepted.identity, host: accepted.host,
+                                    resumeAfter: accepted.resumeAfter)
                 }
             })
     }
 
-    private func addHandlers(to channel: Channel, identity: Identity, host: String, resumeAfter: Int64?) throws {
+    private func addHandlers(_ connection: ClientConnection, to channel: Channel, identity: Identity, host: String,
+                             resumeAfter: Int64?) throws {
         let operations = channel.pipeline.syncOperations
-        let recipient = Recipient(id: identity.id, principals: identity.principals, host: host)
-        let connection = ClientConnection(recipient: recipient, replaying: resumeAfter != nil, settings: writer,
-                                          metrics: metrics, logger: logger)
         try operations.addHandler(WebSocketFrameRules())
         try operations.addHandler(NIOWebSocketFrameAggregator(
             minNonFinalFragmentSize: 0, maxAccumulatedFrameCount: 4096, maxAccumulatedFrameSize: reader.maxMessageBytes))
         try operations.addHandler(ClientFrameReader(
             connection: connection, client: ClientProtocol(identity: identity, host: host, pipeline: pipeline, rooms: rooms, hosts: hosts), settings: reader))
         try operations.addHandler(connection)
-        fanOut.register(connection, channel: channel)
         if let resumeAfter { replay.run(connection, after: resumeAfter, on: channel.eventLoop) }
     }
 
     /// nil refuses the upgrade (the request then reaches the HTTP routes, which answer the refusal).
-    /// Completes on `eventLoop`, the connection's: with a context service, after its answer.
-    private func decide(_ head: HTTPRequestHead, setup: ConnectionSetup, eventLoop: EventLoop) -> EventLoopFuture<HTTPHeaders?> {
+    /// Completes on the connection's loop: with a context service, after its answer.
+    private func decide(_ head: HTTPRequestHead, setup: ConnectionSetup, channel: Channel) -> EventLoopFuture<HTTPHeaders?> {
+        let eventLoop = channel.eventLoop
         let target = RequestTarget(head.uri)
         guard Self.paths.contains(target.path) else {
             setup.refusal = .notFound(target.path)
@@ -85,12 +87,12 @@ struct WebSocketEndpoint: Sendable {
         }
         let credentials = RequestCredentials(head: head, query: target.query)
         return authenticator.identify(token: credentials.token, on: eventLoop).map { caller in
-            decide(head, target: target, credentials: credentials, caller: caller, setup: setup)
+            decide(head, target: target, credentials: credentials, caller: caller, setup: setup, channel: channel)
         }
     }
 
     private func decide(_ head: HTTPRequestHead, target: RequestTarget, credentials: RequestCredentials,
-                        caller: Result<Identity, GatewayError>, setup: ConnectionSetup) -> HTTPHeaders? {
+                        caller: Result<Identity, GatewayError>, setup: ConnectionSetup, channel: Channel) -> HTTPHeaders? {
         switch caller {
         case .failure(let error):
             metrics.upgradesRefused.increment()
@@ -124,7 +126,11 @@ struct WebSocketEndpoint: Sendable {
                 setup.refusal = error
                 return nil
             }
-            setup.accepted = (identity, host, resumeAfter)
+            let connection = ClientConnection(recipient: Recipient(id: identity.id, principals: identity.principals, host: host),
+                                              replaying: resumeAfter != nil, settings: writer, metrics: metrics, logger: logger)
+            // Unregistered when the channel closes, also if the upgrade fails after this.
+            fanOut.register(connection, channel: channel)
+            setup.accepted = (connection, identity, host, resumeAfter)
             var headers = HTTPHeaders()
             if credentials.viaSubprotocol {
                 headers.add(name: "Sec-WebSocket-Protocol", value: "accessToken")
