@@ -14,7 +14,7 @@ final class RedisServer: @unchecked Sendable {
     private let extraArguments: [String]
 
     init(arguments: [String] = []) throws {
-        port = Int.random(in: 20000...45000)
+        port = RestartablePort.pick()
         extraArguments = arguments
         try start()
     }

@@ -115,7 +115,7 @@ final class RedisServerProcess: @unchecked Sendable {
 
     init(password: String? = nil) throws {
         self.password = password
-        port = Int.random(in: 20000...45000)
+        port = RestartablePort.pick()
         try start()
     }
 

@@ -1,0 +1,1 @@
+../../GatewayEngineTests/RestartablePort.swift
