@@ -36,7 +36,7 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
         loop.preconditionInEventLoop()
         let recipient = connection.recipient
         index.add(connection, identityId: recipient.id, principals: recipient.principals, host: recipient.host)
-        if presence.add(recipient.principals, shard: position) { changes.noteOnline(recipient.id) }
+        for principal in presence.add(recipient.principals, shard: position) { changes.noteOnline(principal) }
         registered.wrappingIncrement(ordering: .relaxed)
         metrics.connections.increment()
     }
@@ -45,7 +45,7 @@ final class LoopShard: @unchecked Sendable {  // `index` and `touched` are touch
         loop.preconditionInEventLoop()
         guard index.entry(for: connection) != nil else { return }
         index.remove(connection)
-        if presence.remove(connection.recipient.principals, shard: position) { changes.noteOffline(connection.recipient.id) }
+        for principal in presence.remove(connection.recipient.principals, shard: position) { changes.noteOffline(principal) }
         registered.wrappingDecrement(ordering: .relaxed)
         metrics.connections.decrement()
     }

@@ -1,10 +1,11 @@
 import NIOConcurrencyHelpers
 
-/// Identities that came online or went offline on this node since the last look: the fan-out
-/// notes each first connection and each last disconnection of an identity (on its event loop,
-/// one short lock), and room presence takes the net changes in batches (RoomPresence).
+/// Principals (identities, and the groups their tokens carry) that came online or went offline
+/// on this node since the last look: the fan-out notes each first connection and each last
+/// disconnection of a principal (on its event loop, one short lock), and room presence takes the
+/// net changes in batches (RoomPresence).
 ///
-/// Net: an identity that connects and disconnects within one batch is not reported at all.
+/// Net: a principal that connects and disconnects within one batch is not reported at all.
 final class PresenceChanges: Sendable {
     private let pending = NIOLockedValueBox<[String: (wasOnline: Bool, isOnline: Bool)]>([:])
 

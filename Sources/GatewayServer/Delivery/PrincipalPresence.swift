@@ -13,28 +13,37 @@ final class PrincipalPresence: Sendable {
         self.shardCount = shardCount
     }
 
-    /// Returns true when `principals[0]` (the identity) had no connection before: it came online.
+    /// Returns the principals that had no connection on this node before: they came online here.
+    /// All of them, not only the identity: a room member may be a group (`group:team`), online
+    /// while any connection carries it.
     @discardableResult
-    func add(_ principals: [String], shard: Int) -> Bool {
+    func add(_ principals: [String], shard: Int) -> [String] {
         counts.withLockedValue { table in
-            let cameOnline = principals.first.map { table[$0] == nil } ?? false
+            var cameOnline: [String] = []
             for principal in principals {
+                if table[principal] == nil { cameOnline.append(principal) }
                 table[principal, default: Array(repeating: 0, count: shardCount)][shard] += 1
             }
             return cameOnline
         }
     }
 
-    /// Returns true when `principals[0]` (the identity) has no connection left: it went offline.
+    /// Returns the principals that have no connection left on this node: they went offline here.
     @discardableResult
-    func remove(_ principals: [String], shard: Int) -> Bool {
+    func remove(_ principals: [String], shard: Int) -> [String] {
         counts.withLockedValue { table in
+            var wentOffline: [String] = []
             for principal in principals {
                 guard var perShard = table[principal] else { continue }
                 perShard[shard] -= 1
-                table[principal] = perShard.allSatisfy { $0 <= 0 } ? nil : perShard
+                if perShard.allSatisfy({ $0 <= 0 }) {
+                    table[principal] = nil
+                    wentOffline.append(principal)
+                } else {
+                    table[principal] = perShard
+                }
             }
-            return principals.first.map { table[$0] == nil } ?? false
+            return wentOffline
         }
     }
 

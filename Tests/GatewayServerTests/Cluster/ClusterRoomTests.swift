@@ -219,6 +219,31 @@ import Testing
 }
 
 extension ClusterRoomTests {
+    /// A member may be a group: it is online, on every node, while any connection's token
+    /// carries that principal, and its join/leave reach the room like an identity's.
+    @Test func aGroupMemberIsOnlineWhileAnyConnectionCarriesIt() async throws {
+        let cluster = try TestCluster(nodes: 2)
+        defer { cluster.stop() }
+        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+        let aliceToken = a.token("alice", publish: true)
+        let room = try Self.createRoom(on: a, owner: aliceToken,
+                                       members: #"[{"id":"alice","presence":true,"permissions":["read","write","manage"]},{"id":"group:support"}]"#)
+        let alice = try await a.connect(aliceToken)
+
+        let dave = try await b.connect(b.token("dave", principals: ["group:support"]))
+        let joined = try await alice.frame(timeout: 15) { $0["type"].string == "presence" && $0["joined"].strings?.contains("group:support") == true }
+        #expect(joined.view["room"].string == room)
+        #expect(joined.view["joined"].strings?.contains("dave") != true, "dave is not a member of the room")
+        for node in [a, b] {
+            let online = try node.http("GET", "/api/v1/rooms/\(room)/presence", token: aliceToken).json().view
+            #expect(online["online"].strings == ["alice", "group:support"], "\(online.encodedString())")
+        }
+        await dave.close()
+        let left = try await alice.frame(timeout: 15) { $0["type"].string == "presence" && $0["left"].strings?.contains("group:support") == true }
+        #expect(left.view["online"].int == 1)
+        #expect(try a.http("GET", "/api/v1/rooms/\(room)/presence", token: aliceToken).json().view["online"].strings == ["alice"])
+    }
+
     @Test func aNodeWhosePresenceRedisLostWritesItAgain() async throws {
         let cluster = try TestCluster(nodes: 2)
         defer { cluster.stop() }
