@@ -9,6 +9,7 @@
 // and reference counts only. Build a value, then share it; never mutate a shared one.
 import CJansson
 import CJSONDump
+import CJSONLoad
 
 public typealias JSONPointer = UnsafeMutablePointer<json_t>
 
@@ -39,9 +40,21 @@ public final class JSON: @unchecked Sendable {
     /// exists, so `try JSON.parse(text).view["key"]` is safe.
     public var view: JSONView { JSONView(pointer, owner: self) }
 
-    /// Parses a JSON document. Duplicate keys and a top-level scalar are accepted (jansson's defaults
-    /// plus JSON_DECODE_ANY); callers decide what shape they need.
+    /// Parses a JSON document: a top-level scalar is accepted (JSON_DECODE_ANY), a duplicate key
+    /// is not (JSON_REJECT_DUPLICATES); callers decide what shape they need. Read by the
+    /// gateway's own loader (Sources/CJSONLoad, a third of json_loadb's cost), which builds the
+    /// values json_loadb would and leaves everything else to json_loadb: errors, reals, very deep
+    /// documents. So the value, the errors and their messages are jansson's.
     public static func parse(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSON {
+        if let start = bytes.baseAddress, let value = gw_json_load_fast(start.assumingMemoryBound(to: CChar.self), bytes.count) {
+            return JSON(owning: value)
+        }
+        return try parseWithJansson(bytes)
+    }
+
+    /// Parses with jansson's json_loadb alone (same flags as `parse`): what `parse` is compared
+    /// with (JSONParsingTests, the FuzzEventNormalizer target).
+    public static func parseWithJansson(_ bytes: UnsafeRawBufferPointer) throws(JSONError) -> JSON {
         var error = json_error_t()
         var empty: CChar = 0
         let flags = Int(JSON_DECODE_ANY | JSON_REJECT_DUPLICATES)
@@ -58,6 +71,14 @@ public final class JSON: @unchecked Sendable {
         var result: Result<JSON, JSONError>!
         bytes.withUnsafeBytes { raw in
             do throws(JSONError) { result = .success(try parse(raw)) } catch { result = .failure(error) }
+        }
+        return try result.get()
+    }
+
+    public static func parseWithJansson(_ bytes: [UInt8]) throws(JSONError) -> JSON {
+        var result: Result<JSON, JSONError>!
+        bytes.withUnsafeBytes { raw in
+            do throws(JSONError) { result = .success(try parseWithJansson(raw)) } catch { result = .failure(error) }
         }
         return try result.get()
     }

@@ -6,8 +6,10 @@
 // (trusted Redis ingress or an authenticated client, with or without a title) and
 // `[server] unknown_event_fields`; the rest is the event JSON.
 // The promise checked: a refusal with a stable code, or an event whose id, source and category
-// are the gateway's own — never a crash.
+// are the gateway's own — never a crash. On the way, JSON.parse (the gateway's own loader) is
+// compared with jansson's json_loadb: the same value, or the same error.
 import Atomics
+import CJansson
 @testable import GatewayCore
 import GatewayJSON
 
@@ -68,12 +70,25 @@ let pipelines = UnknownEventFields.allCases.map { unknownFields in
 public func fuzzOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     guard let data, size > 0 else { return 0 }
     let selector = Int(data[0])
+    let bytes = UnsafeRawBufferPointer(start: data + 1, count: size - 1)
     let input: JSON
     do {
-        input = try JSON.parse(UnsafeRawBufferPointer(start: data + 1, count: size - 1))
+        input = try JSON.parse(bytes)
     } catch {
-        return 0  // not JSON: the ingress refuses it before the pipeline (client.invalid_json)
+        // Not JSON: the ingress refuses it before the pipeline (client.invalid_json), with
+        // jansson's message whichever loader read it.
+        do {
+            _ = try JSON.parseWithJansson(bytes)
+            preconditionFailure("JSON.parse refused what jansson takes: \(error)")
+        } catch let janssons {
+            precondition(janssons.description == error.description, "JSON.parse: \(error), jansson: \(janssons)")
+        }
+        return 0
     }
+    // The gateway's loader (Sources/CJSONLoad) builds what json_loadb builds, key order included.
+    guard let janssons = try? JSON.parseWithJansson(bytes) else { preconditionFailure("JSON.parse took what jansson refuses") }
+    precondition(json_equal(input.pointer, janssons.pointer) == 1 && input.encoded() == janssons.encoded(),
+                 "JSON.parse and jansson read different values")
     let publisher = [Publishers.client, Publishers.nameless, Publishers.redis][selector % 3]
     engine.expectedSender = publisher.trusted ? nil : publisher.id
     let pipeline = pipelines[(selector / 3) % pipelines.count]
