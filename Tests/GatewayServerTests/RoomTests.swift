@@ -17,6 +17,15 @@ import Testing
         #"{"category":"chat.message","message":"\#(message)","target":{"rooms":["\#(room)"]}}"#
     }
 
+    /// Publishes "note 1" … "note `count`" to the room and returns their ids.
+    static func publishNotes(_ count: Int, to room: String, _ gateway: TestGateway, token: String) throws -> [Int] {
+        try (1...count).map { index in
+            let response = try gateway.publish(roomEvent(room, "note \(index)"), token: token)
+            #expect(response.status == 202, "\(response.text)")
+            return try #require(try response.json().view["id"].int)
+        }
+    }
+
     @Test func threeMemberRoomRefusesTheClosedMember() async throws {
         let gateway = try TestGateway()
         defer { gateway.stop() }
@@ -73,12 +82,7 @@ import Testing
         let aliceToken = gateway.token("alice", publish: true)
         let bobToken = gateway.token("bob", publish: true)
         let room = try Self.createRoom(gateway, owner: aliceToken, members: #"[{"id":"bob"}]"#)
-        var ids: [Int] = []
-        for index in 1...3 {
-            let response = try gateway.publish(Self.roomEvent(room, "note \(index)"), token: aliceToken)
-            #expect(response.status == 202, "\(response.text)")
-            ids.append(try #require(try response.json().view["id"].int))
-        }
+        let ids = try Self.publishNotes(3, to: room, gateway, token: aliceToken)
         let list = try gateway.http("GET", "/api/v1/rooms", token: bobToken).json().view["rooms"]
         #expect(list.count == 1)
         #expect(list[0]["id"].string == room)
@@ -134,12 +138,7 @@ import Testing
         let aliceToken = gateway.token("alice", publish: true)
         let bobToken = gateway.token("bob", publish: true)
         let room = try Self.createRoom(gateway, owner: aliceToken, members: #"[{"id":"bob"}]"#)
-        var ids: [Int] = []
-        for index in 1...5 {
-            let response = try gateway.publish(Self.roomEvent(room, "note \(index)"), token: aliceToken)
-            #expect(response.status == 202, "\(response.text)")
-            ids.append(try #require(try response.json().view["id"].int))
-        }
+        let ids = try Self.publishNotes(5, to: room, gateway, token: aliceToken)
         let page = try gateway.http("GET", "/api/v1/rooms/\(room)/events?limit=10", token: bobToken).json().view
         #expect(page["events"].elements.compactMap { $0["message"].string } == ["note 5", "note 4", "note 3"])
         #expect(page["before"].isNull)

@@ -255,6 +255,31 @@ public final class RedisEngine: Sendable {
         }
         return first
     }
+
+    /// Runs `script` (no keys) once per argument list, in one round trip: a pipeline of EVALSHA.
+    /// Those that answer NOSCRIPT (Redis restarted or flushed its scripts) run again after one
+    /// SCRIPT LOAD, in a second round trip; the others are not repeated.
+    static func evaluateEach(_ script: RedisScript, arguments: [[[UInt8]]],
+                             on commands: RedisCommandQueue) -> Result<[RedisReply], RedisConnectionError> {
+        guard !arguments.isEmpty else { return .success([]) }
+        let calls = arguments.map { ["EVALSHA".bytes, script.sha.bytes, "0".bytes] + $0 }
+        var replies: [RedisReply]
+        switch commands.sendAndWait(calls) {
+        case .failure(let error): return .failure(error)
+        case .success(let answers): replies = answers
+        }
+        let missing = replies.indices.filter { index in
+            if case .error(let message) = replies[index] { message.hasPrefix("NOSCRIPT") } else { false }
+        }
+        guard !missing.isEmpty else { return .success(replies) }
+        switch commands.sendAndWait([["SCRIPT".bytes, "LOAD".bytes, script.source.bytes]] + missing.map { calls[$0] }) {
+        case .failure(let error):
+            return .failure(error)
+        case .success(let retried):
+            for (index, reply) in zip(missing, retried.dropFirst()) { replies[index] = reply }
+            return .success(replies)
+        }
+    }
 }
 
 extension RedisEngine {

@@ -123,6 +123,34 @@ import Testing
         #expect(try cluster.redis.command(["HLEN", key + ":senders"]).trimmingCharacters(in: .whitespacesAndNewlines) == "3")
     }
 
+    /// The room list reads every room's summary in one pipeline; after Redis forgot its scripts
+    /// (SCRIPT FLUSH, as after a restart) the list still answers every room, in order.
+    @Test func theRoomListHasEveryRoomAlsoAfterRedisForgotItsScripts() async throws {
+        let cluster = try TestCluster(nodes: 2)
+        defer { cluster.stop() }
+        let (a, b) = (cluster.nodes[0], cluster.nodes[1])
+        let aliceToken = a.token("alice", publish: true)
+        let bobToken = a.token("bob", principals: ["group:support"])
+        var rooms: [String] = []
+        for index in 1...4 {
+            // The fourth names bob only through his group.
+            let member = index == 4 ? "group:support" : "bob"
+            let room = try Self.createRoom(on: a, owner: aliceToken, members: #"[{"id":"\#(member)"}]"#)
+            for _ in 0..<index { #expect(try a.publish(RoomTests.roomEvent(room, "in room \(index)"), token: aliceToken).status == 202) }
+            rooms.append(room)
+        }
+        for flush in [false, true] {
+            if flush { #expect(try cluster.redis.command(["SCRIPT", "FLUSH"]).contains("OK")) }
+            let list = try b.http("GET", "/api/v1/rooms", token: bobToken).json().view["rooms"]
+            #expect(Set(list.elements.compactMap { $0["id"].string }) == Set(rooms), "\(list.encodedString())")
+            for (index, room) in rooms.enumerated() {
+                let entry = try #require(list.elements.first { $0["id"].string == room })
+                #expect(entry["unread"].int == index + 1)
+                #expect(entry["last_event"]["message"].string == "in room \(index + 1)")
+            }
+        }
+    }
+
     @Test func unreadCountsAgreeOnBothNodesAndSurviveRestartingBoth() async throws {
         let cluster = try TestCluster(nodes: 2)
         defer { cluster.stop() }

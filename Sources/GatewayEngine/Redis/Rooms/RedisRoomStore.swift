@@ -75,9 +75,13 @@ public final class RedisRoomStore: RoomStore {
         for (principal, reply) in zip(principals, sets) {
             for room in Self.strings(reply) where memberOf[room] == nil { memberOf[room] = principal }
         }
+        // One round trip for all the rooms (a pipeline of the summary script), not one per room.
+        let rooms = Array(memberOf)
+        let replies = try Self.checkedEach(RedisEngine.evaluateEach(.roomSummary, arguments: rooms.map { [prefix, $0.key, $0.value].map(\.bytes) },
+                                                                     on: commands))
         var summaries: [RoomSummary] = []
-        for (room, principal) in memberOf {
-            guard case .array(let parts) = try run(.roomSummary, [prefix, room, principal].map(\.bytes)), parts.count == 9,
+        for ((room, principal), reply) in zip(rooms, replies) {
+            guard case .array(let parts) = reply, parts.count == 9,
                   let value = parts[4].text,
                   let membership = RedisMemberValue.decode(value, member: principal, lastRead: Int64(parts[5].text ?? "") ?? 0,
                                                            unread: Int(parts[6].text ?? "") ?? 0) else { continue }
@@ -154,12 +158,16 @@ public final class RedisRoomStore: RoomStore {
     }
 
     private func sendAll(_ commands: [[String]]) throws(StoreError) -> [RedisReply] {
-        switch self.commands.sendAndWait(commands.map { $0.map(\.bytes) }) {
+        try Self.checkedEach(self.commands.sendAndWait(commands.map { $0.map(\.bytes) }))
+    }
+
+    /// Every reply checked as `checked` checks one.
+    static func checkedEach(_ result: Result<[RedisReply], RedisConnectionError>) throws(StoreError) -> [RedisReply] {
+        switch result {
         case .success(let replies):
-            for reply in replies { _ = try Self.checked(.success(reply)) }
+            for reply in replies { _ = try checked(.success(reply)) }
             return replies
-        case .failure(let error):
-            throw StoreError(code: Self.unavailableCode, message: "Redis: \(error)")
+        case .failure(let error): throw StoreError(code: unavailableCode, message: "Redis: \(error)")
         }
     }
 
