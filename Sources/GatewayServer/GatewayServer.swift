@@ -118,7 +118,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
             roomStore = try SQLiteRoomStore(history: history, eventsPerRoom: config.history.perRoom, logger: logger)
             directory = LocalPresence(isOnline: { fanOut.isOnline($0) })
         }
-        let rooms = RoomService(store: roomStore, engine: engine, logger: logger)
+        let rooms = RoomService(store: roomStore, engine: engine, watcherPrincipals: config.auth.roomWatcherPrincipals, logger: logger)
         presence = RoomPresence(changes: presenceChanges, store: roomStore, directory: directory, engine: engine,
                                 pool: blockingPool, defaultHost: config.server.defaultHost, logger: logger)
         pipeline = EventPipeline(

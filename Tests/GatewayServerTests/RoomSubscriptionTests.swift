@@ -1,4 +1,5 @@
-// chat_api's ws-subscribe: a non-member with an admin token follows one room's live events,
+// chat_api's ws-subscribe: a non-member with an admin token (or one of [auth]
+// room_watcher_principals) follows one room's live events,
 // with real WebSocket clients; subscribing to another room replaces the first.
 import Foundation
 import GatewayAuth
@@ -47,5 +48,24 @@ import Testing
         try await ops.expectSilence(for: .seconds(1))
         // Not a member: no write, no history page.
         #expect(try gateway.http("GET", "/api/v1/rooms/\(second)/events", token: opsToken).errorCode == "room.not_found")
+    }
+
+    /// `[auth] room_watcher_principals`: a supervisor's ordinary token (no admin scope) may watch;
+    /// a token without the principal still may not.
+    @Test func aWatcherPrincipalFollowsARoomWithoutAnAdminToken() async throws {
+        let gateway = try TestGateway { $0.auth.roomWatcherPrincipals = ["role:supervisor"] }
+        defer { gateway.stop() }
+        let aliceToken = gateway.token("alice", publish: true)
+        let room = try RoomTests.createRoom(gateway, owner: aliceToken, members: #"[{"id":"bob"}]"#)
+        #expect(try gateway.http("POST", "/api/v1/rooms/\(room)/subscribe", token: gateway.token("carol")).errorCode
+                == "room.subscribe_forbidden")
+
+        let supervisorToken = gateway.token("sue", principals: ["role:supervisor"])
+        let sue = try await gateway.connect(supervisorToken)
+        #expect(try gateway.http("POST", "/api/v1/rooms/\(room)/subscribe", token: supervisorToken).status == 200)
+        #expect(try gateway.publish(RoomTests.roomEvent(room, "watched"), token: aliceToken).status == 202)
+        #expect(try await sue.nextJSON().view["message"].string == "watched")
+        // Watching is not membership: no history page.
+        #expect(try gateway.http("GET", "/api/v1/rooms/\(room)/events", token: supervisorToken).errorCode == "room.not_found")
     }
 }

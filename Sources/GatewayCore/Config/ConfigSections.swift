@@ -64,6 +64,7 @@ extension GatewayConfig {
             .parsed("context_url", \.contextURL, parse: parseContextURL),
             .integer("context_timeout_seconds", \.contextTimeoutSeconds, range: 1...60),
             .optionalString("hosts_claim", \.hostsClaim),
+            .strings("room_watcher_principals", \.roomWatcherPrincipals),
         ]
     }
 

@@ -130,6 +130,9 @@ public struct GatewayConfig: Sendable, Equatable {
         /// nil: tokens carry no hosts and `[hosts]` alone decides. A token with the claim may
         /// use only the hosts it lists (and `[hosts]`, when declared, must grant them too).
         public var hostsClaim: String? = nil
+        /// Principals whose tokens may watch rooms they are not members of (chat_api's
+        /// ws-subscribe: a supervisor), besides admin tokens. Empty: admins only.
+        public var roomWatcherPrincipals: [String] = []
         public init() {}
 
         /// The secret used when nothing is configured. Never use it outside development.
