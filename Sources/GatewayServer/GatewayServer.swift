@@ -63,7 +63,7 @@ public final class GatewayServer: @unchecked Sendable {  // `channel` and `redis
         ConnectionAdmission.raiseOpenFileLimit()
         admission = ConnectionAdmission(
             maxConnections: config.server.maxConnections > 0 ? config.server.maxConnections : ConnectionAdmission.derivedMaxConnections(),
-            maxPerAddress: config.server.maxConnectionsPerIP)
+            maxPerAddress: config.server.maxConnectionsPerIP, evictions: metrics.connectionsEvicted, logger: logger)
         let threads = config.server.eventLoops > 0 ? config.server.eventLoops : System.coreCount
         group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         blockingPool = NIOThreadPool(numberOfThreads: max(2, System.coreCount))

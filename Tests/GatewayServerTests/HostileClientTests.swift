@@ -135,6 +135,34 @@ import Testing
         #expect(try perIP.http("GET", "/healthz").status == 200)
     }
 
+    @Test func anAddressParkingIdleSocketsMakesRoomWithItsOwnNotAnotherClients() async throws {
+        let gateway = try GatewayProcess(serverLines: "max_connections = 30")
+        defer { gateway.stop() }
+        // An honest client opens 5 connections ahead of its requests, as a connection pool does
+        // (the bench's publisher did: its unused connections were the oldest idle ones and were
+        // closed under attack, and a publish sent on one as it was closed failed).
+        var honest: [RawSocket] = []
+        for _ in 0..<5 { honest.append(try RawSocket(port: gateway.port)) }
+        try await Task.sleep(for: .milliseconds(300))
+        // Then one attacker address parks 60 idle sockets, twice the limit: 35 must go.
+        var parked: [RawSocket] = []
+        for _ in 0..<60 { parked.append(try RawSocket(port: gateway.port, source: "127.0.0.2")) }
+        try await Task.sleep(for: .milliseconds(300))
+        // The attacker's sockets made the room; the honest client's requests are all answered.
+        var closed = 0
+        for socket in parked where await socket.readUntilClosed(seconds: 0.05) != nil { closed += 1 }
+        #expect(closed >= 35, "only \(closed) of the attacker's 60 sockets were closed at a limit of 30")
+        for (index, socket) in honest.enumerated() {
+            #expect(socket.send("GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"), "honest connection \(index) was closed")
+            let answer = await socket.readUntilClosed(seconds: 10).map { String(decoding: $0, as: UTF8.self) }
+            #expect(answer?.hasPrefix("HTTP/1.1 200") == true, "honest connection \(index) got \(answer.map { "\"\($0)\"" } ?? "nothing")")
+        }
+        // Each one made room once, and shows in the counter.
+        parked.removeAll()
+        let evicted = try Self.counter("gateway_connections_evicted_total", gateway)
+        #expect(evicted >= 35, "gateway_connections_evicted_total is \(evicted)")
+    }
+
     @Test func atTheOpenFileLimitIdleSocketsMakeRoomAndHealthzAnswers() async throws {
         // 128 descriptors but max_connections set far higher: the process really runs out of
         // descriptors (EMFILE) with the attacker's idle sockets. The handshake clock is long, so
@@ -194,8 +222,13 @@ import Testing
 
     /// `gateway_accepts_out_of_files_total` from /metrics.
     private static func acceptsOutOfFiles(_ gateway: GatewayProcess) throws -> Int {
+        try counter("gateway_accepts_out_of_files_total", gateway)
+    }
+
+    /// A counter's value from /metrics (0 when it was never counted).
+    private static func counter(_ name: String, _ gateway: GatewayProcess) throws -> Int {
         let text = try gateway.http("GET", "/metrics").text
-        let line = text.split(separator: "\n").first { $0.hasPrefix("gateway_accepts_out_of_files_total") }
+        let line = text.split(separator: "\n").first { $0.hasPrefix(name + " ") || $0.hasPrefix(name + "{") }
         return line.flatMap { $0.split(separator: " ").last }.flatMap { Double($0) }.map { Int($0) } ?? 0
     }
 }

@@ -14,8 +14,8 @@ import Glibc
 /// again at once, accept fails again: a busy loop (150 CPU ticks in 2 s, measured). Turning
 /// `autoRead` off is what takes the socket out of epoll; turning it back on resumes accepting.
 ///
-/// While paused, the oldest connection that has not sent a complete request head is closed to
-/// make room, as at `max_connections` (its descriptor is the one the next accept needs), and
+/// While paused, a connection that has not sent a complete request head is closed to make room,
+/// chosen as at `max_connections` (its descriptor is the one the next accept needs), and
 /// accepting resumes when it is closed; with no such connection, accepting resumes after `backoff`.
 final class AcceptAtFileLimit: ChannelInboundHandler {
     typealias InboundIn = Channel
@@ -46,7 +46,7 @@ final class AcceptAtFileLimit: ChannelInboundHandler {
         guard !paused else { return }
         paused = true
         try? context.channel.syncOptions?.setOption(.autoRead, value: false)
-        if let evicted = admission.evictOldestPending() {
+        if let evicted = admission.evictPending() {
             evicted.closeFuture.hop(to: context.eventLoop).assumeIsolated().whenComplete { _ in self.resume(context) }
         } else {
             logger.warning("out of file descriptors with every connection in use: accepting paused",

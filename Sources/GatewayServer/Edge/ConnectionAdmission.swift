@@ -1,3 +1,5 @@
+import CoreMetrics
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 
@@ -6,10 +8,12 @@ import Glibc
 #endif
 
 /// Counts the open connections, in all and per client IP address, and decides whether a new one
-/// may stay. At the total limit (or when the process is out of file descriptors), the oldest
-/// connection that has not yet sent a complete request head (an idle or half-open socket) makes
-/// room: parked sockets cannot lock out real clients or the health check. Past the per-address
-/// limit a new connection is closed at once.
+/// may stay. At the total limit (or when the process is out of file descriptors), a connection
+/// that has not yet sent a complete request head (an idle or half-open socket) makes room: the
+/// oldest one of the address holding the most such connections (PendingConnections says why).
+/// Parked sockets cannot lock out real clients or the health check, nor push out another
+/// client's connection opened ahead of its first request. Past the per-address limit a new
+/// connection is closed at once.
 ///
 /// Shared by every event loop (accepts happen on one, closes on all): state behind one lock.
 final class ConnectionAdmission: Sendable {
@@ -20,17 +24,20 @@ final class ConnectionAdmission: Sendable {
         var total = 0
         var perAddress: [String: Int] = [:]
         var nextId = 0
-        /// Connections that have not sent a complete request head yet, oldest first; entries
-        /// no longer in `pendingIds` are skipped lazily.
-        var pendingOrder = CircularBuffer<(id: Int, channel: Channel)>()
-        var pendingIds: Set<Int> = []
+        /// Connections that have not sent a complete request head yet: the candidates to make room.
+        var pending = PendingConnections()
     }
 
     private let state = NIOLockedValueBox(State())
+    /// Connections closed to make room (`gateway_connections_evicted_total`), each logged at debug.
+    private let evictions: CoreMetrics.Counter
+    private let logger: Logger
 
-    init(maxConnections: Int, maxPerAddress: Int) {
+    init(maxConnections: Int, maxPerAddress: Int, evictions: CoreMetrics.Counter, logger: Logger) {
         self.maxConnections = maxConnections
         self.maxPerAddress = maxPerAddress
+        self.evictions = evictions
+        self.logger = logger
     }
 
     /// What `[server] max_connections = 0` means: what the open-file limit allows, keeping 64
@@ -61,65 +68,57 @@ final class ConnectionAdmission: Sendable {
     /// Admits `channel` or says no. An admitted channel is counted until it closes.
     func admit(_ channel: Channel) -> Ticket? {
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
-        var evict: Channel?
+        var evict: PendingConnections.Entry?
         let id: Int? = state.withLockedValue { state in
             if maxPerAddress > 0, state.perAddress[address, default: 0] >= maxPerAddress { return nil }
             if state.total >= maxConnections {
-                evict = Self.takeOldestPending(&state)
+                evict = state.pending.takeFromBusiestAddress()
                 if evict == nil { return nil }
             }
             state.total += 1
             state.perAddress[address, default: 0] += 1
             state.nextId += 1
-            state.pendingIds.insert(state.nextId)
-            state.pendingOrder.append((state.nextId, channel))
+            state.pending.add(.init(id: state.nextId, channel: channel, address: address, since: .now()))
             return state.nextId
         }
         // The evicted connection is counted until its own close completes; the new one is
         // admitted in its place now (one over the limit for a moment at most).
-        evict?.close(promise: nil)
+        if let evict { close(evict) }
         guard let id else { return nil }
         channel.closeFuture.whenComplete { _ in self.release(id, address: address) }
         return Ticket(id: id, admission: self)
     }
 
-    /// The process ran out of file descriptors (accept failed with EMFILE): closes the oldest
-    /// connection that has not sent a complete request head, as at `max_connections`, and returns
-    /// it (its close frees the descriptor the next accept needs); nil when every connection is in use.
-    func evictOldestPending() -> Channel? {
-        let evict = state.withLockedValue { Self.takeOldestPending(&$0) }
-        evict?.close(promise: nil)
-        return evict
+    /// The process ran out of file descriptors (accept failed with EMFILE): closes a connection
+    /// that has not sent a complete request head, chosen as at `max_connections`, and returns it
+    /// (its close frees the descriptor the next accept needs); nil when every connection is in use.
+    func evictPending() -> Channel? {
+        guard let evict = state.withLockedValue({ $0.pending.takeFromBusiestAddress() }) else { return nil }
+        close(evict)
+        return evict.channel
     }
 
-    private static func takeOldestPending(_ state: inout State) -> Channel? {
-        while let oldest = state.pendingOrder.popFirst() {
-            if state.pendingIds.remove(oldest.id) != nil { return oldest.channel }
-        }
-        return nil
+    private func close(_ evicted: PendingConnections.Entry) {
+        evictions.increment()
+        logger.debug("connection closed to make room", metadata: [
+            "address": "\(evicted.address)",
+            "pending_ms": "\((NIODeadline.now() - evicted.since).nanoseconds / 1_000_000)",
+        ])
+        evicted.channel.close(promise: nil)
     }
 
     private func activate(_ id: Int) {
-        state.withLockedValue { state in
-            state.pendingIds.remove(id)
-            // Keep the queue from growing with activated entries on a busy server.
-            while let first = state.pendingOrder.first, !state.pendingIds.contains(first.id) {
-                state.pendingOrder.removeFirst()
-            }
-        }
+        state.withLockedValue { $0.pending.remove(id) }
     }
 
     private func release(_ id: Int, address: String) {
         state.withLockedValue { state in
             state.total -= 1
-            state.pendingIds.remove(id)
+            state.pending.remove(id)
             if let count = state.perAddress[address], count > 1 {
                 state.perAddress[address] = count - 1
             } else {
                 state.perAddress[address] = nil
-            }
-            while let first = state.pendingOrder.first, !state.pendingIds.contains(first.id) {
-                state.pendingOrder.removeFirst()
             }
         }
     }

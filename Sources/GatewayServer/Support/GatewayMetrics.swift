@@ -25,6 +25,8 @@ public final class GatewayMetrics: Sendable {
     let upgradesRefused: CoreMetrics.Counter
     /// Connections closed at accept by `max_connections` / `max_connections_per_ip`.
     let connectionsRefused: CoreMetrics.Counter
+    /// Connections that had not sent a request head, closed to make room for a new one.
+    let connectionsEvicted: CoreMetrics.Counter
     /// Accepts that failed for lack of file descriptors (EMFILE/ENFILE) or memory: each pauses accepting.
     let acceptsOutOfFiles: CoreMetrics.Counter
     /// WebSocket clients closed because they did not answer a keep-alive ping in time.
@@ -45,6 +47,7 @@ public final class GatewayMetrics: Sendable {
         slowConsumers = CoreMetrics.Counter(label: "gateway_slow_consumer_disconnects_total")
         upgradesRefused = CoreMetrics.Counter(label: "gateway_upgrades_refused_total")
         connectionsRefused = CoreMetrics.Counter(label: "gateway_connections_refused_total")
+        connectionsEvicted = CoreMetrics.Counter(label: "gateway_connections_evicted_total")
         acceptsOutOfFiles = CoreMetrics.Counter(label: "gateway_accepts_out_of_files_total")
         pingTimeouts = CoreMetrics.Counter(label: "gateway_ping_timeouts_total")
         let dropCounters = Dictionary(uniqueKeysWithValues: DropReason.allCases.map {
