@@ -58,6 +58,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CHiredis", pkgConfig: "hiredis", providers: [.apt(["libhiredis-dev"])]),
+        // <sys/epoll.h> (libc), for gateway-bench's attackers.
+        .systemLibrary(name: "CEpoll"),
 
         // MARK: The plugin ABI (C header) and the Swift SDK for plugin authors
         .target(name: "CGatewayPlugin", dependencies: ["CJansson"]),
@@ -158,6 +160,7 @@ let package = Package(
             name: "gateway-bench",
             dependencies: [
                 "COpenSSL",
+                "CEpoll",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,8 +1,12 @@
+import CEpoll
 import Foundation
+import NIOCore
 import Synchronization
 
-/// The hostile clients of the `hostile` scenario, on a thread of their own with raw non-blocking
-/// sockets (none of them speaks the protocol properly, so no NIO pipeline):
+/// The hostile clients of the `hostile` scenario, on one thread with raw non-blocking sockets
+/// (none of them speaks the protocol properly, so no NIO pipeline). They run in a process of
+/// their own (`gateway-bench attack`, started by `hostile`), so they never take CPU from the
+/// honest subscribers in the bench's process:
 ///
 /// - pipeliners write pipelined `GET /metrics` and history requests as fast as the server takes
 ///   them and never read (a 4 KiB receive buffer);
@@ -12,7 +16,8 @@ import Synchronization
 ///   connection limit makes room by closing the oldest of them), they come back.
 ///
 /// Reconnects are paced (at most `reconnectsPerSecond`) so the attack is a steady pressure, not
-/// a SYN flood measuring the kernel.
+/// a SYN flood measuring the kernel. The sockets wait in one epoll set: a round costs the sockets
+/// that have news, not all of them (polling 3,220 sockets every round took 37 % of a core).
 final class Attackers: @unchecked Sendable {  // state is owned by the attack thread; counters are atomics
     struct Plan {
         var pipeliners: Int
@@ -37,7 +42,6 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
     private let host: String
     private let port: Int
     private let stop = Atomic<Bool>(false)
-    private var thread: Thread?
     private let finished = DispatchSemaphore(value: 0)
 
     let bytesSent = Atomic<Int>(0)
@@ -47,7 +51,9 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
     let openNow = Atomic<Int>(0)
     let peakOpen = Atomic<Int>(0)
 
+    /// The pipelined requests, repeated to about 64 KiB so one send() call moves a lot.
     private let pipelined: [UInt8]
+    private let pipelinedPattern: Int
     private static let partialHead = Array("GET /api/v1/notifications HTTP/1.1\r\nHost: bench\r\nX-Slow: ".utf8)
 
     init(plan: Plan, host: String, port: Int) {
@@ -56,13 +62,14 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
         self.port = port
         let metrics = "GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n"
         let history = "GET /api/v1/notifications HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer \(plan.historyToken)\r\n\r\n"
-        pipelined = Array((String(repeating: metrics, count: 32) + String(repeating: history, count: 4)).utf8)
+        let pattern = Array((String(repeating: metrics, count: 32) + String(repeating: history, count: 4)).utf8)
+        pipelinedPattern = pattern.count
+        pipelined = Array(repeating: pattern, count: max(1, 65536 / pattern.count)).flatMap { $0 }
     }
 
     func start() {
         let thread = Thread { [self] in run(); finished.signal() }
         thread.name = "attackers"
-        self.thread = thread
         thread.start()
     }
 
@@ -72,51 +79,55 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
     }
 
     private func run() {
+        let epoll = epoll_create1(Int32(EPOLL_CLOEXEC))
+        precondition(epoll >= 0, "epoll_create1 failed: errno \(errno)")
+        defer { Glibc.close(epoll) }
         var attackers = Array(repeating: Attacker(kind: .pipeliner), count: plan.pipeliners)
             + Array(repeating: Attacker(kind: .halfOpen), count: plan.halfOpen)
             + Array(repeating: Attacker(kind: .idle), count: plan.idle)
+        let halfOpenRange = plan.pipeliners..<(plan.pipeliners + plan.halfOpen)
+        var waitingToConnect = CircularBuffer<Int>(attackers.indices)
+        var events = [epoll_event](repeating: epoll_event(), count: 1024)
         var budget = Double(plan.reconnectsPerSecond)
         var last = now()
         while !stop.load(ordering: .relaxed) {
             let time = now()
             budget = min(Double(plan.reconnectsPerSecond), budget + (time - last) * Double(plan.reconnectsPerSecond))
             last = time
-            for index in attackers.indices where attackers[index].fd < 0 && budget >= 1 {
+            var attempts = waitingToConnect.count
+            while budget >= 1, attempts > 0, let index = waitingToConnect.popFirst() {
                 budget -= 1
-                open(&attackers[index], at: time)
+                attempts -= 1
+                if !open(&attackers[index], index: index, epoll: epoll, at: time) { waitingToConnect.append(index) }
             }
-            // One poll over every open socket for the server's close (POLLRDHUP: answers may sit
-            // unread in a pipeliner's buffer, so readable means nothing); writable feeds a pipeliner.
-            var polls = attackers.map { attacker -> pollfd in
-                let wantsWrite = attacker.kind == .pipeliner
-                return pollfd(fd: attacker.fd, events: Self.peerClosed | (wantsWrite ? Int16(POLLOUT) : 0), revents: 0)
-            }
-            _ = poll(&polls, nfds_t(polls.count), 100)
-            for index in attackers.indices where attackers[index].fd >= 0 {
-                let events = polls[index].revents
-                if events & (Self.peerClosed | Int16(POLLHUP | POLLERR)) != 0 {
+            // The server's close shows as EPOLLRDHUP (answers may sit unread in a pipeliner's
+            // buffer, so readable means nothing); writable feeds a pipeliner.
+            let ready = epoll_wait(epoll, &events, Int32(events.count), 20)
+            for event in events.prefix(max(0, Int(ready))) {
+                let index = Int(event.data.u64)
+                guard attackers[index].fd >= 0 else { continue }
+                if event.events & (EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
                     close(&attackers[index], byServer: true)
-                    continue
+                    waitingToConnect.append(index)
+                } else if attackers[index].kind == .pipeliner, event.events & EPOLLOUT.rawValue != 0 {
+                    if !feed(&attackers[index]) { waitingToConnect.append(index) }
                 }
-                switch attackers[index].kind {
-                case .pipeliner where events & Int16(POLLOUT) != 0:
-                    feed(&attackers[index])
-                case .halfOpen where time >= attackers[index].nextTrickle:
-                    attackers[index].nextTrickle = time + 5
-                    if !send(attackers[index].fd, [UInt8(ascii: "a")]) { close(&attackers[index], byServer: true) }
-                default: break
+            }
+            for index in halfOpenRange where attackers[index].fd >= 0 && time >= attackers[index].nextTrickle {
+                attackers[index].nextTrickle = time + 5
+                if !send(attackers[index].fd, [UInt8(ascii: "a")]) {
+                    close(&attackers[index], byServer: true)
+                    waitingToConnect.append(index)
                 }
             }
         }
         for index in attackers.indices where attackers[index].fd >= 0 { close(&attackers[index], byServer: false) }
     }
 
-    /// POLLRDHUP (Linux): the peer shut its side down; not exported by Glibc's Swift overlay.
-    private static let peerClosed: Int16 = 0x2000
-
-    private func open(_ attacker: inout Attacker, at time: Double) {
+    /// Connects one attacker; false when the connect failed (it is retried later).
+    private func open(_ attacker: inout Attacker, index: Int, epoll: Int32, at time: Double) -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { connectFailures.add(1, ordering: .relaxed); return }
+        guard fd >= 0 else { connectFailures.add(1, ordering: .relaxed); return false }
         if attacker.kind == .pipeliner {
             var size: Int32 = 4096
             setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -134,10 +145,13 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
         let connected = bound == 0 && withUnsafePointer(to: &server) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         } == 0
-        guard connected else {
+        var event = epoll_event()
+        event.events = EPOLLRDHUP.rawValue | (attacker.kind == .pipeliner ? EPOLLOUT.rawValue : 0)
+        event.data.u64 = UInt64(index)
+        guard connected, epoll_ctl(epoll, EPOLL_CTL_ADD, fd, &event) == 0 else {
             Glibc.close(fd)
             connectFailures.add(1, ordering: .relaxed)
-            return
+            return false
         }
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
         attacker.fd = fd
@@ -149,19 +163,26 @@ final class Attackers: @unchecked Sendable {  // state is owned by the attack th
             attacker.nextTrickle = time + 5
             _ = send(fd, Self.partialHead)
         }
+        return true
     }
 
-    private func feed(_ attacker: inout Attacker) {
+    /// Writes pipelined requests until the socket takes no more; false when the server closed it.
+    private func feed(_ attacker: inout Attacker) -> Bool {
         while true {
             let sent = pipelined[attacker.sendOffset...].withUnsafeBytes {
                 Glibc.send(attacker.fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL))
             }
             guard sent > 0 else {
-                if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK { close(&attacker, byServer: true) }
-                return
+                if sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK {
+                    close(&attacker, byServer: true)
+                    return false
+                }
+                return true
             }
             bytesSent.add(sent, ordering: .relaxed)
-            attacker.sendOffset = (attacker.sendOffset + sent) % pipelined.count
+            // Restart at the buffer's front once the rest is shorter than one pattern.
+            attacker.sendOffset += sent
+            if pipelined.count - attacker.sendOffset < pipelinedPattern { attacker.sendOffset %= pipelinedPattern }
         }
     }
 

@@ -7,6 +7,6 @@ struct GatewayBench: ParsableCommand {
         commandName: "gateway-bench",
         abstract: "WebSocket fan-out load client for the Chat Gateway and nchan.",
         subcommands: [FanoutCommand.self, PersonalCommand.self, IdleCommand.self, ReloadCommand.self, ClusterCommand.self,
-                      HostileCommand.self, RoomsCommand.self]
+                      HostileCommand.self, AttackCommand.self, RoomsCommand.self]
     )
 }

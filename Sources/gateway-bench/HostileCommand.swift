@@ -5,7 +5,8 @@ import NIOCore
 /// Scenario 6 (issue 9): honest subscribers' fan-out measured twice, first alone, then while
 /// attackers pipeline without reading, hold half-open requests and park idle connections up to
 /// the server's connection limit. Prints both runs; the attacked one adds the p99 ratio, the
-/// server's peak RSS (VmHWM) and what the attackers did.
+/// server's peak RSS (VmHWM) and what the attackers did. The attackers run in a process of their
+/// own (`attack`), placed by `--attack-wrapper`, so the bench does not measure itself.
 struct HostileCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "hostile",
@@ -13,34 +14,20 @@ struct HostileCommand: ParsableCommand {
 
     @OptionGroup var connection: ConnectionOptions
     @OptionGroup var load: LoadOptions
+    @OptionGroup var attack: AttackPlanOptions
 
     @Option(help: "Honest subscribers on the topic.")
     var subscribers: Int = 1_000
 
-    @Option(help: "Attackers pipelining GET /metrics and history requests without reading.")
-    var pipeliners: Int = 20
-
-    @Option(help: "Attackers holding half-sent request heads (one more byte every 5 s).")
-    var halfOpen: Int = 200
-
-    @Option(help: "Idle attacker connections to keep open; more than the server's max_connections reaches its limit.")
-    var idle: Int = 3_000
-
-    @Option(help: "Most attacker (re)connects per second.")
-    var reconnectsPerSecond: Int = 500
-
-    @Option(help: "Source address of the attackers' sockets.")
-    var attackerSource: String = "127.0.0.2"
-
     @Option(help: "Seconds the attack runs before the publishing window opens.")
     var attackLead: Double = 5
+
+    @Option(help: "Command (split at spaces) the attack process is started under, e.g. \"taskset -c 1 chrt --idle 0\".")
+    var attackWrapper: String = ""
 
     func run() throws {
         guard let serverPid = connection.serverPid else { throw ValidationError("hostile needs --server-pid (peak RSS)") }
         guard connection.server == .gateway else { throw ValidationError("hostile measures the gateway (--server gateway)") }
-        guard pipeliners >= 0, halfOpen >= 0, idle >= 0, reconnectsPerSecond >= 1 else {
-            throw ValidationError("attacker counts must be >= 0 and --reconnects-per-second >= 1")
-        }
         try runReportingErrors {
             let shape = { (name: String) in
                 LoadShape(name: name, subscribers: subscribers, subscriberAudience: { _ in .fanout },
@@ -48,29 +35,32 @@ struct HostileCommand: ParsableCommand {
             }
             let quiet = try LoadRun(connection: connection, load: load).execute(shape("hostile-baseline"))
             quiet.print()
-            let target = connection.target()
-            let attackers = Attackers(
-                plan: .init(pipeliners: pipeliners, halfOpen: halfOpen, idle: idle, reconnectsPerSecond: reconnectsPerSecond,
-                            sourceAddress: attackerSource,
-                            historyToken: target.minter.token(subject: "attacker", principals: [])),
-                host: connection.host, port: connection.port)
-            let attack = AttackSideEffect(attackers: attackers, lead: attackLead, serverPid: serverPid, baseline: quiet)
-            try LoadRun(connection: connection, load: load).execute(shape("hostile"), sideEffect: attack).print()
+            let token = connection.target().minter.token(subject: "attacker", principals: [])
+            let process = try AttackProcess(
+                wrapper: attackWrapper.split(separator: " ").map(String.init),
+                arguments: ["--host", connection.host, "--port", String(connection.port), "--history-token", token] + attack.arguments)
+            let side = AttackSideEffect(attack: process, plan: attack, lead: attackLead, serverPid: serverPid, baseline: quiet)
+            let attacked = try LoadRun(connection: connection, load: load).execute(shape("hostile"), sideEffect: side)
+            try side.requireAttackRan()
+            attacked.print()
         }
     }
 }
 
-/// Runs the attackers over the publishing window (opened `lead` seconds early) and reports them
-/// with the comparison against the quiet run.
+/// Runs the attack process over the publishing window (started `lead` seconds early) and reports
+/// it with the comparison against the quiet run.
 final class AttackSideEffect: LoadSideEffect {
-    private let attackers: Attackers
+    private let attack: AttackProcess
+    private let plan: AttackPlanOptions
     private let lead: Double
     private let serverPid: Int32
     private let baseline: Report
     private var rssAtStart = 0
+    private var outcome: Result<AttackReport, Error>?
 
-    init(attackers: Attackers, lead: Double, serverPid: Int32, baseline: Report) {
-        self.attackers = attackers
+    init(attack: AttackProcess, plan: AttackPlanOptions, lead: Double, serverPid: Int32, baseline: Report) {
+        self.attack = attack
+        self.plan = plan
         self.lead = lead
         self.serverPid = serverPid
         self.baseline = baseline
@@ -78,12 +68,17 @@ final class AttackSideEffect: LoadSideEffect {
 
     func start(on loop: EventLoop) {
         rssAtStart = (try? ProcessProbe.rssKilobytes(pid: serverPid)) ?? 0
-        attackers.start()
+        do {
+            try attack.start()
+        } catch {
+            outcome = .failure(error)
+            return
+        }
         Thread.sleep(forTimeInterval: lead)
     }
 
     func stop() {
-        attackers.stopAndWait()
+        if outcome == nil { outcome = Result { try attack.stop() } }
     }
 
     func report(into report: inout Report, published: Int) {
@@ -97,13 +92,22 @@ final class AttackSideEffect: LoadSideEffect {
         report.add("server_rss_before_attack_kb", .int(rssAtStart))
         report.add("server_rss_kb", ((try? ProcessProbe.rssKilobytes(pid: serverPid)).map { .int($0) }) ?? .null)
         report.add("server_peak_rss_kb", ((try? ProcessProbe.peakRSSKilobytes(pid: serverPid)).map { .int($0) }) ?? .null)
-        report.add("attack_pipeliners", .int(attackers.plan.pipeliners))
-        report.add("attack_half_open", .int(attackers.plan.halfOpen))
-        report.add("attack_idle", .int(attackers.plan.idle))
-        report.add("attack_connects", .int(attackers.connects.load(ordering: .relaxed)))
-        report.add("attack_connect_failures", .int(attackers.connectFailures.load(ordering: .relaxed)))
-        report.add("attack_closed_by_server", .int(attackers.closedByServer.load(ordering: .relaxed)))
-        report.add("attack_peak_open", .int(attackers.peakOpen.load(ordering: .relaxed)))
-        report.add("attack_bytes_sent", .int(attackers.bytesSent.load(ordering: .relaxed)))
+        report.add("attack_pipeliners", .int(plan.pipeliners))
+        report.add("attack_half_open", .int(plan.halfOpen))
+        report.add("attack_idle", .int(plan.idle))
+        guard case .success(let attack)? = outcome else { return }
+        report.add("attack_connects", .int(attack.connects))
+        report.add("attack_connect_failures", .int(attack.connectFailures))
+        report.add("attack_closed_by_server", .int(attack.closedByServer))
+        report.add("attack_peak_open", .int(attack.peakOpen))
+        report.add("attack_bytes_sent", .int(attack.bytesSent))
+        report.add("attack_cpu_s", .double(attack.cpuSeconds))
+    }
+
+    /// A run whose attack process failed is no measurement: its error, not its figures.
+    func requireAttackRan() throws {
+        if case .failure(let error)? = outcome {
+            throw (error as? BenchError) ?? BenchError(code: "bench.attack_failed", message: "\(error)")
+        }
     }
 }

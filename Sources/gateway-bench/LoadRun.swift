@@ -80,8 +80,10 @@ struct LoadRun {
             audience: { shape.eventAudience($0, indices) },
             recipientsNow: recipientsNow
         )
-        let cpu = try CPUWindow(serverPid: connection.serverPid)
         sideEffect?.start(on: group.next())
+        // After the side effect's start: the hostile attack's lead is not part of the window, so
+        // both runs' CPU figures cover the same publishing time.
+        let cpu = try CPUWindow(serverPid: connection.serverPid)
         let published = try publisher.run(plan).wait()
         // Side effects belong to the publishing window; the drain only collects what is in flight.
         sideEffect?.stop()
