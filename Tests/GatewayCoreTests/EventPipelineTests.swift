@@ -164,6 +164,34 @@ import Testing
         #expect(executor.runs == 1)
     }
 
+    /// publishInline answers at once what publish would route on the caller's thread, and leaves
+    /// alone (nil, nothing published, no id taken) what needs the blocking pool: HTTP answers
+    /// without a promise only for the first.
+    @Test func publishInlineRoutesOnlyWhatNeedsNoBlockingWork() throws {
+        let engine = RecordingEngine()
+        let executor = CountingExecutor()
+        let pipeline = pipeline(engine: engine, executor: executor)
+        let inline = pipeline.publishInline(try JSON.parse(#"{"category":"c","target":{"principals":["b"]}}"#),
+                                            from: alice, ingress: .http, hostFallback: nil)
+        #expect(try inline?.get() == 1)
+        #expect(engine.published.count == 1)
+        let refused = pipeline.publishInline(try JSON.parse(#"{"category":"c"}"#), from: alice, ingress: .http, hostFallback: nil)
+        guard case .failure = refused else {
+            Issue.record("an event without targets was not refused inline: \(String(describing: refused))")
+            return
+        }
+        let held = pipeline.publishInline(try JSON.parse(#"{"category":"c","countdown":5,"target":{"principals":["b"]}}"#),
+                                          from: alice, ingress: .http, hostFallback: nil)
+        #expect(held == nil)
+        let blocking = self.pipeline(engine: RecordingEngine(mayBlock: true), executor: executor)
+        #expect(blocking.publishInline(try JSON.parse(#"{"category":"c","target":{"principals":["b"]}}"#),
+                                       from: alice, ingress: .http, hostFallback: nil) == nil)
+        #expect(engine.published.count == 1)
+        #expect(executor.runs == 0)
+        // Ids 1 and 2 went to the routed and the refused event; the countdown event took none.
+        #expect(try publish(pipeline, #"{"category":"c","target":{"principals":["b"]}}"#).get() == 3)
+    }
+
     @Test func signalsAreAddressedLikeEventsAndNeverRecorded() throws {
         let engine = RecordingEngine()
         let pipeline = pipeline(engine: engine)

@@ -48,19 +48,33 @@ public final class EventPipeline: Sendable {
     ///   - hostFallback: the host of an event that names none (the publisher's Origin).
     public func publish(_ input: JSON, from publisher: Publisher, ingress: Ingress, hostFallback: String?,
                         completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
+        if let answer = publishInline(input, from: publisher, ingress: ingress, hostFallback: hostFallback) {
+            return completion(answer)
+        }
         counters.eventsIn[ingress]?.increment()
+        blocking.execute { [self] in
+            completion(Result { () throws(GatewayError) in
+                try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback)
+            })
+        }
+    }
+
+    /// `publish` for an event whose every step may run on the calling thread: the answer now,
+    /// with no callback (an HTTP route answers without a promise). nil, and nothing done, when
+    /// the event needs the blocking-work pool: then call `publish`.
+    public func publishInline(_ input: JSON, from publisher: Publisher, ingress: Ingress,
+                              hostFallback: String?) -> Result<Int64, GatewayError>? {
+        guard !needsBlockingWork(input, from: publisher) else { return nil }
+        counters.eventsIn[ingress]?.increment()
+        return Result { () throws(GatewayError) in try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback) }
+    }
+
+    /// Whether a step on the way may block, so the event is routed on the blocking-work pool.
+    private func needsBlockingWork(_ input: JSON, from publisher: Publisher) -> Bool {
         // A countdown is written to the offline store: SQLite, so off the event loop too.
         // A guard that may block (GW_GUARD_MAY_BLOCK) sees every client event: off the loop too.
-        if engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view)
-            || input.view["countdown"].exists || (!publisher.trusted && chain.current.guardsMayBlock) {
-            blocking.execute { [self] in
-                completion(Result { () throws(GatewayError) in
-                    try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback)
-                })
-            }
-        } else {
-            completion(Result { () throws(GatewayError) in try route(input, from: publisher, ingress: ingress, hostFallback: hostFallback) })
-        }
+        engine.mayBlock || attachments.needsBlockingWork(input.view) || targets.needsBlockingWork(input.view)
+            || input.view["countdown"].exists || (!publisher.trusted && chain.current.guardsMayBlock)
     }
 
     /// Every step on the calling thread, which must be allowed to block (tests, tools).

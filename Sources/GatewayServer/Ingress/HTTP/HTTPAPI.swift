@@ -41,7 +41,7 @@ struct HTTPAPI: Sendable {
         return .buffered
     }
 
-    func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+    func handle(_ request: APIRequest, eventLoop: EventLoop) -> HTTPAnswer {
         // With a context service, the routes' synchronous identify needs its answer kept: ask
         // for it first (off the loop). Token errors are left to the route; only the context
         // service's failures are answered here.
@@ -49,12 +49,12 @@ struct HTTPAPI: Sendable {
             return route(request, eventLoop: eventLoop)
         }
         let token = RequestCredentials(head: request.head, query: request.target.query).token
-        return authenticator.identify(token: token, on: eventLoop).flatMap { caller in
+        return .later(authenticator.identify(token: token, on: eventLoop).flatMap { caller in
             if case .failure(let error) = caller, error.code.hasPrefix(ContextFailure.codePrefix) {
                 return eventLoop.makeSucceededFuture(.error(error))
             }
-            return route(request, eventLoop: eventLoop)
-        }
+            return route(request, eventLoop: eventLoop).future(on: eventLoop)
+        })
     }
 
     /// The metrics text, or 401/403 `metrics.forbidden` when `[server] metrics_access = "admin"`
@@ -70,61 +70,61 @@ struct HTTPAPI: Sendable {
         }
     }
 
-    private func route(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+    private func route(_ request: APIRequest, eventLoop: EventLoop) -> HTTPAnswer {
         let path = request.target.path
         let method = request.head.method
-        func only(_ allowed: HTTPMethod, _ answer: () -> EventLoopFuture<HTTPResponse>) -> EventLoopFuture<HTTPResponse> {
+        func only(_ allowed: HTTPMethod, _ answer: () -> HTTPAnswer) -> HTTPAnswer {
             guard method == allowed || (allowed == .GET && method == .HEAD) else {
-                return eventLoop.makeSucceededFuture(.error(.methodNotAllowed(method, path)))
+                return .ready(.error(.methodNotAllowed(method, path)))
             }
             return answer()
         }
         switch path {
         case "/healthz":
-            return only(.GET) { eventLoop.makeSucceededFuture(status.health()) }
+            return only(.GET) { .ready(status.health()) }
         case "/metrics":
-            return only(.GET) { eventLoop.makeSucceededFuture(metrics(request)) }
+            return only(.GET) { .ready(metrics(request)) }
         case "/api/v1/events":
             return only(.POST) { publish.handle(request, eventLoop: eventLoop) }
         case "/api/v1/context":
-            return only(.GET) { eventLoop.makeSucceededFuture(context.handle(request)) }
+            return only(.GET) { .ready(context.handle(request)) }
         case RoomRoutes.prefix:
-            return rooms.handle(request, eventLoop: eventLoop)
+            return .later(rooms.handle(request, eventLoop: eventLoop))
         case "/api/v1/notifications":
-            return only(.GET) { notifications.handle(request, eventLoop: eventLoop) }
+            return only(.GET) { .later(notifications.handle(request, eventLoop: eventLoop)) }
         case "/ws", "/ws/chat":
             if let refusal = request.refusedUpgrade {
-                return eventLoop.makeSucceededFuture(.error(refusal, headers: refusal.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
+                return .ready(.error(refusal, headers: refusal.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
             }
             // NIO's upgrader refused before asking us (missing key, wrong version …).
             if WebSocketHandshakeCheck.isUpgradeAttempt(request.head) {
                 let problem = WebSocketHandshakeCheck.problem(request.head) ?? GatewayError(
                     code: "websocket.bad_handshake", message: "The WebSocket opening handshake is malformed (RFC 6455 §4.2.1).", status: 400)
-                return eventLoop.makeSucceededFuture(.error(problem, headers: problem.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
+                return .ready(.error(problem, headers: problem.code == "websocket.bad_version" ? ["Sec-WebSocket-Version": "13"] : [:]))
             }
-            return eventLoop.makeSucceededFuture(.error(GatewayError(
+            return .ready(.error(GatewayError(
                 code: "http.upgrade_required", message: "\(path) is a WebSocket endpoint: connect with a WebSocket client.", status: 426)))
         case DevelopmentLogin.path:
-            if method == .POST { return eventLoop.makeSucceededFuture(developmentLogin.login(request)) }
-            return only(.GET) { eventLoop.makeSucceededFuture(developmentLogin.status()) }
+            if method == .POST { return .ready(developmentLogin.login(request)) }
+            return only(.GET) { .ready(developmentLogin.status()) }
         default:
             if path.hasPrefix(RoomRoutes.prefix + "/") {
-                return rooms.handle(request, eventLoop: eventLoop)
+                return .later(rooms.handle(request, eventLoop: eventLoop))
             }
-            if let answer = offline.handle(request, eventLoop: eventLoop) { return answer }
+            if let answer = offline.handle(request, eventLoop: eventLoop) { return .later(answer) }
             if path.hasPrefix(AttachmentRoutes.uploadPath + "/") {
-                return only(.GET) { attachments.serve(request, eventLoop: eventLoop) }
+                return only(.GET) { .later(attachments.serve(request, eventLoop: eventLoop)) }
             }
             if path.hasPrefix(AdminAPI.prefix) {
-                return admin.handle(request, eventLoop: eventLoop)
+                return .later(admin.handle(request, eventLoop: eventLoop))
             }
             if path.hasPrefix(PluginQueryRoute.prefix) {
-                return pluginQueries.handle(request, eventLoop: eventLoop)
+                return .later(pluginQueries.handle(request, eventLoop: eventLoop))
             }
             if let page = PageRoutes.response(for: path) {
-                return only(.GET) { eventLoop.makeSucceededFuture(page) }
+                return only(.GET) { .ready(page) }
             }
-            return eventLoop.makeSucceededFuture(.error(.notFound(path)))
+            return .ready(.error(.notFound(path)))
         }
     }
 }

@@ -161,7 +161,15 @@ final class HTTPRequestHandler: ChannelDuplexHandler, RemovableChannelHandler {
                                      target: target ?? RequestTarget(head.uri))
             self.head = nil
             body = nil
-            api.handle(request, eventLoop: context.eventLoop).hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
+            let answer: EventLoopFuture<HTTPResponse>
+            switch api.handle(request, eventLoop: context.eventLoop) {
+            case .ready(let response):
+                respond(context: context, head: head, response, close: !head.isKeepAlive)
+                return
+            case .later(let future):
+                answer = future
+            }
+            answer.hop(to: context.eventLoop).assumeIsolated().whenComplete { result in
                 let response: HTTPResponse
                 switch result {
                 case .success(let answer): response = answer

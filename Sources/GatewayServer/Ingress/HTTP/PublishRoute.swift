@@ -10,44 +10,69 @@ struct PublishRoute: Sendable {
     let pipeline: EventPipeline
     let hosts: HostPolicy
 
-    func handle(_ request: APIRequest, eventLoop: EventLoop) -> EventLoopFuture<HTTPResponse> {
+    func handle(_ request: APIRequest, eventLoop: EventLoop) -> HTTPAnswer {
         let identity: Identity
         switch authenticator.identify(head: request.head, query: request.target.query) {
         case .success(let value): identity = value
-        case .failure(let error): return eventLoop.makeSucceededFuture(.error(error))
+        case .failure(let error): return .ready(.error(error))
         }
-        guard identity.canPublish else { return eventLoop.makeSucceededFuture(.error(.publishForbidden)) }
+        guard identity.canPublish else { return .ready(.error(.publishForbidden)) }
         let input: JSON
         do {
             input = try request.body.readableBytesView.withContiguousStorageIfAvailable { try JSON.parse(UnsafeRawBufferPointer($0)) }
                 ?? JSON.parse(Array(request.body.readableBytesView))
         } catch {
-            return eventLoop.makeSucceededFuture(.error(.invalidEvent("invalid_json", "The body is not valid JSON: \(error)")))
+            return .ready(.error(.invalidEvent("invalid_json", "The body is not valid JSON: \(error)")))
         }
         let origin = request.head.headers.first(name: "Origin")
         if input.view.isArray {
-            return publishBatch(input, identity: identity, origin: origin, eventLoop: eventLoop)
+            return .later(publishBatch(input, identity: identity, origin: origin, eventLoop: eventLoop))
+        }
+        let sender: Sender
+        switch resolveSender(of: input, identity: identity, origin: origin) {
+        case .success(let value): sender = value
+        case .failure(let error): return .ready(.error(error))
+        }
+        // Routed on this thread (no step may block): answered now, no promise.
+        if let result = pipeline.publishInline(input, from: sender.publisher, ingress: .http, hostFallback: sender.host) {
+            return .ready(Self.response(result))
         }
         let answer = eventLoop.makePromise(of: HTTPResponse.self)
-        publish(input, identity: identity, origin: origin) { result in
-            switch result {
-            case .success(let id): answer.succeed(.accepted(id: id))
-            case .failure(let error): answer.succeed(.error(error))
-            }
+        pipeline.publish(input, from: sender.publisher, ingress: .http, hostFallback: sender.host) { result in
+            answer.succeed(Self.response(result))
         }
-        return answer.futureResult
+        return .later(answer.futureResult)
+    }
+
+    private static func response(_ result: Result<Int64, GatewayError>) -> HTTPResponse {
+        switch result {
+        case .success(let id): return .accepted(id: id)
+        case .failure(let error): return .error(error)
+        }
     }
 
     /// One event: its host checked, then the pipeline. `completion` runs once, on this thread or
     /// on a blocking-work thread (see EventPipeline.publish).
     func publish(_ input: JSON, identity: Identity, origin: String?,
                  completion: @escaping @Sendable (Result<Int64, GatewayError>) -> Void) {
-        let host: String
-        switch hosts.resolve(explicit: input.view["host"].string, origin: origin, for: identity) {
-        case .success(let value): host = value
-        case .failure(let error): return completion(.failure(error))
+        switch resolveSender(of: input, identity: identity, origin: origin) {
+        case .success(let sender):
+            pipeline.publish(input, from: sender.publisher, ingress: .http, hostFallback: sender.host, completion: completion)
+        case .failure(let error):
+            completion(.failure(error))
         }
-        let publisher = Publisher(id: identity.id, title: identity.title, principals: identity.principals)
-        pipeline.publish(input, from: publisher, ingress: .http, hostFallback: host, completion: completion)
+    }
+
+    /// Who publishes an event, and its host: the one it names if the caller may use it, else
+    /// the caller's Origin (HostPolicy).
+    private struct Sender {
+        let host: String
+        let publisher: Publisher
+    }
+
+    private func resolveSender(of input: JSON, identity: Identity, origin: String?) -> Result<Sender, GatewayError> {
+        hosts.resolve(explicit: input.view["host"].string, origin: origin, for: identity).map { host in
+            Sender(host: host, publisher: Publisher(id: identity.id, title: identity.title, principals: identity.principals))
+        }
     }
 }
