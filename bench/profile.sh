@@ -101,9 +101,9 @@ pick() { # LABEL PATTERN
     printf '%-48s %10s\n' "$1" $(( ${ir:-0} / events ))
 }
 pick "HTTP request in (llhttp parse -> handler)" 'c_nio_llhttp_execute '
-pick "  publish route (auth, parse, pipeline)" 'PublishRoute.*handle_9eventLoop.*APIRequestV_AF0iG0_ptF '
+pick "  publish route (auth, parse, pipeline)" 'PublishRoute.*handle_9eventLoop.*APIRequestV_'
 pick "    JSON parse (jansson)" 'GatewayJSON0B0C5parseyACSWAA9JSONErrorVYKFZ '
-pick "    pipeline (normalize ... engine)" 'EventPipelineC7publish_4from'
+pick "    pipeline (normalize ... engine)" 'EventPipelineC13publishInline_4from|EventPipelineC7publish_4from'
 pick "      normalize" 'EventNormalizerO9normalize'
 pick "      JSON encode (once per event)" 'GatewayJSON8JSONViewV7encodedSays5UInt8VGyF |GatewayJSON0B0C7encodedSays5UInt8VGyF '
 pick "  HTTP response (head, body, end)" 'HTTPRequestHandlerC7respond'
