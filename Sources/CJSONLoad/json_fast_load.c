@@ -17,7 +17,7 @@
 // The rules it mirrors (jansson 2.14's load.c, flags JSON_DECODE_ANY | JSON_REJECT_DUPLICATES):
 // whitespace is space, tab, LF, CR; any value at the top, then only whitespace; strings are
 // UTF-8 without overlong forms, surrogates or code points above U+10FFFF, no control character
-// below 0x20, escapes \" \\ \/ \b \f \n \r \t \uXXXX (surrogate pairs joined, a lone surrogate
+// below 0x20, escapes \" \\ \/ \b \f \n \r \t and \u with four hex digits (surrogate pairs joined, a lone surrogate
 // refused); integers without leading zeros that fit a long long; true, false, null; an object
 // key at most once.
 #include "json_fast_load.h"
